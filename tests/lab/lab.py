@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The kamal.deploy test lab: real servers on one machine.
 
 Servers are containers that each run sshd and their own dockerd (docker-in-docker), reached from the
@@ -125,7 +124,7 @@ def cmd_engine(_args=None):
             with open(logfile, "ab") as out:
                 subprocess.Popen(["dockerd", "--insecure-registry", REGISTRY], stdout=out, stderr=out,  # pylint: disable=consider-using-with
                                  stdin=subprocess.DEVNULL, start_new_session=True)
-            for _ in range(120):
+            for _attempt in range(120):
                 info = engine_info()
                 if info:
                     break
@@ -243,7 +242,9 @@ def _prepare_caddy(ctx):
 
 
 def lab_images():
-    img = lambda name: os.path.join(IMAGES_DIR, name)  # noqa: E731
+    def img(name):
+        return os.path.join(IMAGES_DIR, name)
+
     images = [
         Image("kamal-lab/debian:bookworm", packages=["ca-certificates"]),
         Image("kamal-lab/server-rootfs:bookworm", packages=SERVER_PACKAGES),
@@ -286,7 +287,7 @@ def cmd_images(_args=None):
                     running[pool.submit(image.build, recipe)] = (tag, t0)
             if not running:
                 continue
-            finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            finished, _pending = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
             for fut in finished:
                 tag, t0 = running.pop(fut)
                 fut.result()
@@ -432,7 +433,10 @@ ssh_args = -F {os.path.join(STATE, 'ssh_config')} -o ControlMaster=auto -o Contr
 control_path_dir = {os.path.join(STATE, 'cp')}
 """)
     with open(os.path.join(STATE, "inventory.ini"), "w", encoding="utf-8") as f:
-        f.write("[lab]\n" + "".join(f"{s['name']} ansible_host={s['ip']}\n" for s in servers))
+        for group, members in (("lab", [s for s in servers if "role" not in s]),
+                               ("lab_no_forwarding", [s for s in servers if s.get("role") == "no-forwarding"]),
+                               ("lab_bare", [s for s in servers if s.get("role") == "bare"])):
+            f.write(f"[{group}]\n" + "".join(f"{s['name']} ansible_host={s['ip']}\n" for s in members) + "\n")
 
 
 def cmd_up(args):
