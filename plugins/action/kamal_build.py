@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for kamal.deploy.kamal_build: builds and pushes on the controller, like Kamal's `build push`."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.kamal.deploy.plugins.plugin_utils.build import Build, BuildError
+
+ARGUMENT_SPEC = {
+    "service": {"type": "str", "required": True},
+    "repository": {"type": "str", "required": True},
+    "version": {"type": "str", "required": True},
+    "latest_tag": {"type": "str", "default": "latest"},
+    "project_dir": {"type": "path", "required": True},
+    "builder": {"type": "dict", "required": True},
+    "registry": {"type": "dict", "default": {}, "no_log": True},
+    "secret_values": {"type": "dict", "default": {}, "no_log": True},
+    "push": {"type": "bool", "default": True},
+}
+
+
+class ActionModule(ActionBase):
+    """Runs on the controller: the build needs the app's source and the local Docker engine."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        build = Build(service=args["service"], repository=args["repository"], version=args["version"],
+                      latest_tag=args["latest_tag"], project_dir=args["project_dir"], builder=args["builder"],
+                      registry=args["registry"], secret_values=args["secret_values"])
+        try:
+            outcome = build.execute(push=args["push"], check_mode=self._task.check_mode)
+        except BuildError as e:
+            raise AnsibleActionFail(str(e)) from None
+        result.update(outcome)
+        if self._task.diff and outcome["changed"]:
+            result["diff"] = {"before": "", "after": f"build: {outcome['built']}\npush: {outcome['pushed']}\nimage: {outcome['image']}\n"}
+        return result

@@ -1,0 +1,151 @@
+"""Build and push on the controller: the docker commands and when they run."""
+import json
+
+import pytest
+
+from ansible_collections.kamal.deploy.plugins.plugin_utils.build import Build, BuildError
+
+
+class FakeRunner:
+    """Answers docker/git commands from a table and records every call."""
+
+    def __init__(self, *, image_labels=None, pushed=False, buildx=False, fail=None, registry_config=None):
+        self.calls, self.inputs, self.envs = [], [], []
+        self.registry_config = registry_config or {}
+        self.image_labels, self.pushed, self.buildx, self.fail = image_labels, pushed, buildx, fail or ()
+
+    def __call__(self, args, cwd=None, env=None, input_text=None):
+        self.calls.append(args)
+        self.inputs.append(input_text)
+        self.envs.append(env)
+        cmd = " ".join(args[:3])
+        if any(f in " ".join(args) for f in self.fail):
+            return 1, "", "boom"
+        if cmd.startswith("docker image inspect"):
+            return (0, json.dumps(self.image_labels), "") if self.image_labels is not None else (1, "", "No such image")
+        if cmd.startswith("docker manifest inspect"):
+            return (0, "{}", "") if self.pushed else (1, "", "no such manifest")
+        if cmd.startswith("docker info --format"):
+            return 0, json.dumps(self.registry_config), ""
+        if cmd.startswith("docker buildx version"):
+            return (0, "v0.12", "") if self.buildx else (1, "", "not a docker command")
+        return 0, "", ""
+
+
+def make(tmp_path, runner, builder=None, registry=None, **kw):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    builder = {"arch": ["amd64"], "context": ".", "git_clone": False, "dockerfile": "Dockerfile", **(builder or {})}
+    return Build(service="shop", repository="reg.test/acme/shop", version="abc123", latest_tag="latest",
+                 project_dir=str(tmp_path), builder=builder, registry=registry or {}, runner=runner, **kw)
+
+
+def docker_calls(runner, verb):
+    return [c for c in runner.calls if c[0] == "docker" and c[1] == verb]
+
+
+def test_builds_with_service_label_both_tags_and_pushes_both(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible_collections.kamal.deploy.plugins.plugin_utils.build.local_arch", lambda: "amd64")
+    runner = FakeRunner()
+    out = make(tmp_path, runner, builder={"args": {"RUBY": "3.3"}, "target": "prod"}).execute()
+    build = docker_calls(runner, "build")[0]
+    assert build[1:] == ["build", "-t", "reg.test/acme/shop:abc123", "-t", "reg.test/acme/shop:latest", "--label",
+                         "service=shop", "--build-arg", "RUBY=3.3", "--file", "Dockerfile", "--target", "prod", "."]
+    assert [c[2] for c in docker_calls(runner, "push")] == ["reg.test/acme/shop:abc123", "reg.test/acme/shop:latest"]
+    assert out["changed"] and out["built"] and out["pushed"]
+
+
+def test_an_image_already_built_and_pushed_is_left_alone(tmp_path):
+    runner = FakeRunner(image_labels={"service": "shop"}, pushed=True)
+    out = make(tmp_path, runner).execute()
+    assert out == {"changed": False, "built": False, "pushed": False, "image": "reg.test/acme/shop:abc123",
+                   "latest_image": "reg.test/acme/shop:latest", "actions": []}
+    assert not docker_calls(runner, "build") and not docker_calls(runner, "push")
+
+
+def test_an_image_without_our_label_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible_collections.kamal.deploy.plugins.plugin_utils.build.local_arch", lambda: "amd64")
+    runner = FakeRunner(image_labels={"service": "other"}, pushed=True)
+    assert make(tmp_path, runner).execute()["built"]
+
+
+def test_check_mode_plans_without_running_anything(tmp_path):
+    runner = FakeRunner()
+    out = make(tmp_path, runner).execute(check_mode=True)
+    assert out["built"] and out["pushed"] and out["changed"]
+    assert not docker_calls(runner, "build") and not docker_calls(runner, "push") and not docker_calls(runner, "login")
+
+
+def test_login_passes_the_password_on_stdin_never_in_argv(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible_collections.kamal.deploy.plugins.plugin_utils.build.local_arch", lambda: "amd64")
+    runner = FakeRunner()
+    b = make(tmp_path, runner, registry={"server": "reg.test", "username": "acme", "password": "s3cr3t"})
+    b.execute()
+    login = docker_calls(runner, "login")[0]
+    assert login == ["docker", "login", "reg.test", "-u", "acme", "--password-stdin"]
+    assert runner.inputs[runner.calls.index(login)] == "s3cr3t"
+    assert all("s3cr3t" not in " ".join(a) for a in b.actions)
+
+
+@pytest.mark.parametrize("registry", [{"server": "localhost:5555"}, {"server": "reg.test"}])
+def test_no_login_for_a_local_registry_or_without_username(tmp_path, registry, monkeypatch):
+    monkeypatch.setattr("ansible_collections.kamal.deploy.plugins.plugin_utils.build.local_arch", lambda: "amd64")
+    runner = FakeRunner()
+    make(tmp_path, runner, registry=registry).execute()
+    assert not docker_calls(runner, "login")
+
+
+@pytest.mark.parametrize("builder, needle", [
+    ({"secrets": ["GITHUB_TOKEN"]}, "secrets"),
+    ({"arch": ["arm64"]}, "arch arm64"),
+    ({"cache": {"type": "registry"}}, "cache"),
+])
+def test_keys_that_need_buildx_fail_clearly_without_it(tmp_path, builder, needle, monkeypatch):
+    monkeypatch.setattr("ansible_collections.kamal.deploy.plugins.plugin_utils.build.local_arch", lambda: "amd64")
+    with pytest.raises(BuildError, match=f"builder: .*{needle}.*need docker buildx"):
+        make(tmp_path, FakeRunner(), builder=builder).execute()
+
+
+def test_buildx_gets_platform_secrets_and_their_values_in_env(tmp_path):
+    runner = FakeRunner(buildx=True)
+    make(tmp_path, runner, builder={"secrets": ["GITHUB_TOKEN"], "arch": ["amd64", "arm64"]},
+         secret_values={"GITHUB_TOKEN": "t0k"}).execute()
+    call = next(c for c in runner.calls if c[1:3] == ["buildx", "build"])
+    assert call[3:6] == ["--load", "--platform", "linux/amd64,linux/arm64"]
+    assert ["--secret", "id=GITHUB_TOKEN"] == call[call.index("--secret"):call.index("--secret") + 2]
+    assert runner.envs[runner.calls.index(call)]["GITHUB_TOKEN"] == "t0k"
+
+
+def test_missing_dockerfile_names_the_file_and_dir(tmp_path):
+    with pytest.raises(BuildError, match="builder.dockerfile: Containerfile not found"):
+        make(tmp_path, FakeRunner(), builder={"dockerfile": "Containerfile"}).execute()
+
+
+def test_git_clone_mode_needs_a_git_repository(tmp_path):
+    runner = FakeRunner(fail=("rev-parse",))
+    with pytest.raises(BuildError, match="not a git repository.*builder.context: \\."):
+        make(tmp_path, runner, builder={"context": None, "git_clone": True}).execute()
+
+
+def test_a_failed_build_reports_the_output(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible_collections.kamal.deploy.plugins.plugin_utils.build.local_arch", lambda: "amd64")
+    with pytest.raises(BuildError, match="(?s)building reg.test/acme/shop:abc123 failed .*boom"):
+        make(tmp_path, FakeRunner(fail=("--label",))).execute()
+
+
+@pytest.mark.parametrize("config, insecure", [
+    ({"IndexConfigs": {"reg.test": {"Secure": False}}}, True),
+    ({"IndexConfigs": {"reg.test": {"Secure": True}}}, False),
+    ({"InsecureRegistryCIDRs": ["127.0.0.0/8"]}, False),
+])
+def test_the_registry_check_speaks_http_only_where_the_engine_does(tmp_path, config, insecure):
+    runner = FakeRunner(image_labels={"service": "shop"}, pushed=True, registry_config=config)
+    make(tmp_path, runner).execute()
+    manifest = next(c for c in runner.calls if c[1:3] == ["manifest", "inspect"])
+    assert ("--insecure" in manifest) is insecure
+
+
+def test_an_ip_registry_inside_an_insecure_cidr_is_insecure(tmp_path):
+    runner = FakeRunner(registry_config={"InsecureRegistryCIDRs": ["172.29.0.0/24"]})
+    b = Build(service="shop", repository="172.29.0.1:5000/shop", version="v", latest_tag="latest", project_dir=str(tmp_path),
+              builder={}, runner=runner)
+    assert b.registry_is_insecure()
