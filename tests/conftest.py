@@ -7,7 +7,7 @@ import os
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS_PATH = os.environ.get("KAMAL_COLLECTIONS_PATH", os.path.join(REPO, "build", "collections"))
+COLLECTIONS_PATH = os.path.abspath(os.environ.get("KAMAL_COLLECTIONS_PATH", os.path.join(REPO, "build", "collections")))
 
 if not os.path.isdir(os.path.join(COLLECTIONS_PATH, "ansible_collections", "kamal", "deploy")):
     raise RuntimeError(
@@ -15,4 +15,5 @@ if not os.path.isdir(os.path.join(COLLECTIONS_PATH, "ansible_collections", "kama
         "(or set KAMAL_COLLECTIONS_PATH)"
     )
 sys.path.insert(0, COLLECTIONS_PATH)
-os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_PATH)
+# Subprocesses (ansible-playbook, ansible-inventory) must load the same copy the tests import.
+os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS_PATH
