@@ -56,10 +56,13 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Plans the build and push without running them.
     support: full
   diff_mode:
+    description: Shows whether the image is built and pushed.
     support: full
   action:
+    description: Runs on the controller as an action plugin.
     support: full
 notes:
   - Remote builders and buildpacks are not supported yet.
