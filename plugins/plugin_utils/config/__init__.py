@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""deploy.yml -> a validated, resolved KamalConfig (controller side).
+
+    from ansible_collections.kamal.deploy.plugins.plugin_utils.config import load_config, KamalConfigError
+    config = load_config("config/deploy.yml", destination="staging")
+    config.inventory_groups(); config.host_vars("1.2.3.4"); config.to_dict()
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config._errors import KamalConfigError
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config._loader import load_raw
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config._model import (
+    Accessory, Boot, Builder, Env, KamalConfig, Logging, Proxy, ProxyRun, Registry, Role, Ssh, build_config,
+)
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config._validate import Reporter, validate_structure
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config._version import git_version
+
+__all__ = [
+    "Accessory", "Boot", "Builder", "Env", "KamalConfig", "KamalConfigError", "Logging", "Proxy", "ProxyRun",
+    "Registry", "Role", "Ssh", "default_project_dir", "load_config", "load_raw_config",
+]
+
+
+def default_project_dir(config_file):
+    """The app root Kamal would run in: the parent of ``config/`` for ``config/deploy.yml``."""
+    directory = os.path.dirname(os.path.abspath(config_file))
+    return os.path.dirname(directory) if os.path.basename(directory) == "config" else directory
+
+
+def load_raw_config(config_file, destination=None, environ=None):
+    """The merged deploy.yml (+ deploy.<destination>.yml) after ERB, before validation."""
+    raw, _files, _origins = load_raw(config_file, destination, environ)
+    return raw
+
+
+def load_config(config_file="config/deploy.yml", destination=None, version=None, environ=None, project_dir=None,
+                resolve_version=True):
+    """Load, validate and resolve a Kamal 2 config; raise KamalConfigError on any problem.
+
+    ``version`` overrides the app version; otherwise ``VERSION`` from ``environ`` and then the git commit
+    of ``project_dir`` (default: the directory holding ``config/``) are used, as Kamal does. With
+    ``resolve_version=False`` and no explicit version, git is not consulted and ``version`` is None.
+    ``environ`` (default ``os.environ``) is what ERB's ``ENV`` sees; ``KAMAL_DESTINATION`` is set in it.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    if destination == "":
+        destination = None
+    project_dir = project_dir or default_project_dir(config_file)
+    raw, files, origins = load_raw(config_file, destination, environ)
+    reporter = Reporter(files, origins)
+    validate_structure(raw, reporter)
+    if version in (None, "") and environ.get("VERSION"):
+        version = environ["VERSION"]
+    ctx = {
+        "destination": destination, "project_dir": project_dir, "files": files, "version": version or None,
+        "version_resolver": lambda builder: git_version(project_dir, build_from_clone=builder.git_clone),
+    }
+    return build_config(raw, ctx, reporter, resolve_version)
