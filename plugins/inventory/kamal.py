@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: kamal
+short_description: A Kamal 2 config/deploy.yml as an Ansible inventory
+version_added: 0.1.0
+description:
+  - Reads a Kamal 2 C(config/deploy.yml) (and C(config/deploy.<destination>.yml)) exactly as Kamal does, validates it,
+    and makes one group per role (C(web), C(workers), ...), one group per accessory (C(accessory_<name>), so it can
+    never clash with a role), C(kamal_proxy) (the hosts that run the proxy), C(kamal_primary) (the primary host),
+    C(kamal_app_hosts) (every host that runs a role) and C(kamal_accessory_hosts) (every host that runs an accessory).
+  - Every host gets its SSH settings from the config (C(ansible_user), C(ansible_port), key files, the jump host of
+    C(ssh.proxy) as ProxyJump), its tags as C(kamal_tags) and its roles as C(kamal_roles). The group C(all) gets the
+    whole resolved config as the variable C(kamal).
+  - "Two ways to use it. A source file whose name ends in C(.kamal.yml) or C(.kamal.yaml) containing C(plugin: kamal.deploy.kamal)
+    works with Ansible's default settings (and so in AWX/Tower, sourced from a project). Or point C(-i) at
+    C(config/deploy.yml) or C(config/deploy.<destination>.yml) directly, after enabling the plugin before C(yaml) in
+    C(ansible.cfg): C([inventory] enable_plugins = kamal.deploy.kamal, host_list, script, auto, yaml, ini, toml)."
+  - Values from the config are never templated, so a C({{) in a label or env value stays text.
+author: kamal.deploy developers (@kamal-deploy)
+extends_documentation_fragment:
+  - constructed
+options:
+  plugin:
+    description: The name of this plugin; it makes a C(*.kamal.yml) source file this plugin's.
+    type: str
+    required: false
+    choices: [kamal.deploy.kamal, kamal]
+  config_file:
+    description:
+      - The Kamal config file, relative to the source file's directory.
+      - When the inventory source is a deploy.yml itself, that file.
+    type: path
+    default: config/deploy.yml
+  destination:
+    description:
+      - The Kamal destination (C(-d) in Kamal); C(config/deploy.<destination>.yml) is merged over the base.
+      - When the inventory source is C(deploy.<destination>.yml), taken from its name.
+    type: str
+    env:
+      - name: KAMAL_DESTINATION
+  version:
+    description:
+      - The app version; by default C(VERSION) from the environment, else the git commit of the app (with
+        C(_uncommitted_<hex>) when the tree is dirty), as Kamal does. Playbooks also take C(-e version=...).
+    type: str
+"""
+
+EXAMPLES = r"""
+# inventory.kamal.yml - works with Ansible's default settings and in AWX
+plugin: kamal.deploy.kamal
+config_file: config/deploy.yml
+destination: staging
+
+# Or use config/deploy.yml directly, with this in ansible.cfg:
+#   [inventory]
+#   enable_plugins = kamal.deploy.kamal, host_list, script, auto, yaml, ini, toml
+# ansible-playbook -i config/deploy.yml kamal.deploy.deploy -l web
+
+# Extra groups from the config, as with any constructed inventory
+plugin: kamal.deploy.kamal
+keyed_groups:
+  - key: kamal_tags
+    prefix: tag
+"""
+
+import os
+import re
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
+
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config import KamalConfigError, load_config
+
+DEPLOY_FILE = re.compile(r"^deploy(?:\.(?P<destination>[^.]+))?\.ya?ml$")
+SOURCE_SUFFIXES = (".kamal.yml", ".kamal.yaml")
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable):
+    NAME = "kamal.deploy.kamal"
+
+    def verify_file(self, path):
+        if not super().verify_file(path):
+            return False
+        name = os.path.basename(path)
+        if name.endswith(SOURCE_SUFFIXES):
+            return True
+        # A deploy.yml is claimed only when it looks like a Kamal config, so other YAML inventories named
+        # deploy.yml still reach the yaml plugin.
+        if DEPLOY_FILE.match(name):
+            try:
+                with open(path, encoding="utf-8") as f:
+                    head = f.read(65536)
+            except OSError:
+                return False
+            return re.search(r"^(service|servers|accessories)\s*:", head, re.M) is not None
+        return False
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        name = os.path.basename(path)
+        if name.endswith(SOURCE_SUFFIXES):
+            self._read_config_data(path)
+            config_file = self.get_option("config_file")
+            if not os.path.isabs(config_file):
+                config_file = os.path.join(os.path.dirname(os.path.abspath(path)), config_file)
+            destination = self.get_option("destination")
+            version = self.get_option("version")
+        else:
+            self.set_options()
+            match = DEPLOY_FILE.match(name)
+            destination = match.group("destination") or os.environ.get("KAMAL_DESTINATION") or None
+            config_file = os.path.join(os.path.dirname(os.path.abspath(path)), "deploy.yml")
+            version = None
+            if not os.path.exists(config_file):
+                raise AnsibleParserError(f"{path}: a destination file needs its base config {config_file}, which does not exist")
+        try:
+            config = load_config(config_file, destination=destination or None, version=version or None)
+        except KamalConfigError as e:
+            raise AnsibleParserError(f"Kamal config {config_file}: {e}") from None
+        self._populate(config, path)
+
+    def _populate(self, config, path):
+        inventory = self.inventory
+        groups = config.inventory_groups()
+        # Playbooks target these: every host that runs a role / an accessory (Kamal's app_hosts, accessory_hosts).
+        groups["kamal_app_hosts"] = list(config.app_hosts)
+        groups["kamal_accessory_hosts"] = list(config.accessory_hosts)
+        for group in groups:
+            inventory.add_group(group)
+        roles_of = {}
+        for role in config.roles:
+            for host in role.hosts:
+                roles_of.setdefault(host, []).append(role.name)
+        for group, hosts in groups.items():
+            for host in hosts:
+                inventory.add_host(host, group=group)
+        everything = config.to_dict()
+        inventory.set_variable("all", "kamal", everything)
+        strict = self.get_option("strict") if self.has_option("strict") else False
+        for host in config.all_hosts:
+            inventory.add_host(host)
+            hostvars = dict(config.host_vars(host), kamal_roles=roles_of.get(host, []))
+            for key, value in hostvars.items():
+                inventory.set_variable(host, key, value)
+            # compose/groups/keyed_groups see the host's vars and the whole config.
+            variables = dict(hostvars, kamal=everything)
+            self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
