@@ -15,5 +15,7 @@ if not os.path.isdir(os.path.join(COLLECTIONS_PATH, "ansible_collections", "kama
         "(or set KAMAL_COLLECTIONS_PATH)"
     )
 sys.path.insert(0, COLLECTIONS_PATH)
+# Tests run ansible-playbook / ansible-inventory from the same virtualenv as pytest.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 # Subprocesses (ansible-playbook, ansible-inventory) must load the same copy the tests import.
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS_PATH
