@@ -1,0 +1,445 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: kamal_proxy
+short_description: Run kamal.deploy's proxy (Caddy and dnsmasq) on a server and manage its routes
+version_added: 0.1.0
+description:
+  - Runs the C(kamal-proxy) container (Caddy 2.11 with dnsmasq beside it) on the C(kamal) network,
+    publishing ports 80 and 443, with Caddy's admin API on a unix socket under C(~/.kamal/proxy/run) (never TCP).
+  - Every route sends traffic to a DNS name that only the proxy's dnsmasq answers. Switching a route to another
+    container, maintenance mode and going live again change that answer, never Caddy's configuration, so no
+    request is lost to a reload. Caddy's configuration changes only when a route itself changes.
+  - The Caddy configuration is kept in C(~/.kamal/proxy/caddy.json), so routes survive a proxy restart and a
+    server reboot. Several services share one proxy; each only touches its own routes.
+  - A container named C(kamal-proxy) that this collection did not create (for example Kamal's own proxy) is
+    never replaced unless O(takeover=true).
+author: kamal.deploy developers (@kamal-deploy)
+requirements:
+  - Docker SDK for Python (Debian package C(python3-docker), 5.0.3 or later) on the server
+options:
+  state:
+    description:
+      - V(boot) makes sure the proxy runs (starts it when stopped, runs it when missing); like C(kamal proxy boot),
+        an existing container is not recreated, a warning says when its image or run options differ.
+      - V(reboot) replaces the container (C(kamal proxy reboot)); routes come back from the saved configuration.
+      - V(remove) removes the container and C(~/.kamal/proxy); refused while apps are installed unless O(force=true).
+      - V(details) and V(logs) only read.
+      - V(route) makes the route O(route) exist and, with O(target), switches it to that container and drains the old one.
+      - V(remove_route), V(maintenance) and V(live) act on the route O(name).
+    type: str
+    default: boot
+    choices: [boot, reboot, remove, details, logs, route, remove_route, maintenance, live]
+    aliases: [command]
+  home:
+    description: Home directory of the deploy user on the server; C(.kamal/proxy) lives there. Defaults to the remote user's home.
+    type: path
+  image:
+    description:
+      - Proxy image. Pulled when missing, unless O(dockerfile) is given, then built on the server under this tag.
+    type: str
+    default: kamal-deploy/proxy:2.11
+  dockerfile:
+    description:
+      - Text of the proxy's Dockerfile (the collection ships it as C(roles/proxy/files/Dockerfile)). The image is
+        built on the server (no build context) when missing or when this text or O(build_args) changed.
+    type: str
+  build_args:
+    description: Build arguments for O(dockerfile); C(BASE) defaults to C(caddy:2.11-alpine).
+    type: dict
+  run:
+    description: Kamal's C(proxy.run) settings.
+    type: dict
+    suboptions:
+      http_port:
+        description: Host port published for port 80.
+        type: int
+      https_port:
+        description: Host port published for port 443.
+        type: int
+      bind_ips:
+        description: Publish on these addresses only (one pair of ports per address).
+        type: list
+        elements: str
+      publish:
+        description: Publish ports at all.
+        type: bool
+        default: true
+      log_max_size:
+        description: Docker log rotation size of the proxy container.
+        type: str
+        default: 10m
+      metrics_port:
+        description: Serve Caddy's Prometheus metrics on this port inside the C(kamal) network.
+        type: int
+      debug:
+        description: Debug logging in Caddy.
+        type: bool
+        default: false
+      options:
+        description:
+          - Extra C(docker run) options as Kamal writes them (C(memory), C(cpus), C(label), C(sysctl), C(add-host),
+            C(dns), C(ulimit), C(log-opt), ...). Unsupported keys fail with the list of supported ones.
+        type: dict
+  acme:
+    description: ACME issuer for hosts with automatic TLS. Without it Caddy uses its defaults (Let's Encrypt, ZeroSSL).
+    type: dict
+    suboptions:
+      ca:
+        description: ACME directory URL (for example a Pebble test server).
+        type: str
+      email:
+        description: Account e-mail.
+        type: str
+      ca_root_pem:
+        description: PEM of a root Caddy must trust to talk to O(acme.ca).
+        type: str
+  takeover:
+    description: Stop and rename (C(kamal-proxy_replaced_<hex>)) a C(kamal-proxy) container this collection did not create.
+    type: bool
+    default: false
+  force:
+    description: With O(state=remove), remove the proxy even though apps are installed (C(kamal proxy remove --force)).
+    type: bool
+    default: false
+  route:
+    description: The route for O(state=route), with Kamal's proxy semantics.
+    type: dict
+    suboptions:
+      name:
+        description: Route name, C(<service>-<role>[-<destination>]).
+        type: str
+        required: true
+      hosts:
+        description: Exact host names; none makes a catch-all route.
+        type: list
+        elements: str
+      path_prefixes:
+        description: Path prefixes (C(/api) matches C(/api) and C(/api/...)).
+        type: list
+        elements: str
+      strip_path_prefix:
+        description: Strip the matched prefix before proxying.
+        type: bool
+        default: true
+      app_port:
+        description: Port the app listens on in its container.
+        type: int
+        default: 80
+      tls:
+        description: Serve HTTPS with a certificate Caddy obtains and renews by ACME (needs O(route.hosts)).
+        type: bool
+        default: false
+      tls_certificate_pem:
+        description: Custom certificate (PEM); written with mode 0600 under C(~/.kamal/proxy/tls).
+        type: str
+      tls_private_key_pem:
+        description: Key of O(route.tls_certificate_pem) (PEM).
+        type: str
+      ssl_redirect:
+        description: Redirect HTTP to HTTPS when TLS is on.
+        type: bool
+        default: true
+      forward_headers:
+        description: Trust incoming C(X-Forwarded-*) headers; unset means trust them only when TLS is off.
+        type: bool
+      response_timeout:
+        description: Seconds to wait for the app's response headers.
+        type: int
+        default: 30
+      buffering:
+        description: C(requests), C(responses) (bool), C(memory), C(max_request_body), C(max_response_body) (bytes).
+        type: dict
+      healthcheck:
+        description: C(path), C(interval), C(timeout) of the app's health check (used by the deploy gate).
+        type: dict
+      log_request_headers:
+        description: Request headers written to the access log.
+        type: list
+        elements: str
+      log_response_headers:
+        description: Response headers written to the access log.
+        type: list
+        elements: str
+  name:
+    description: Route name for O(state=remove_route), O(state=maintenance) and O(state=live).
+    type: str
+  target:
+    description:
+      - With O(state=route), the container (name, or its IP on the C(kamal) network) the route sends traffic to.
+        The old target is drained (see O(drain_timeout)); stopping it is the caller's business.
+    type: str
+  drain_timeout:
+    description: Seconds to wait for requests in flight to the old target after a switch.
+    type: int
+    default: 30
+  maintenance_message:
+    description: Message of the 503 page in maintenance mode (Kamal's C(app maintenance --message)).
+    type: str
+  lines:
+    description: With O(state=logs), the number of last lines.
+    type: int
+  since:
+    description: With O(state=logs), only lines newer than this (C(30s), C(5m), C(2h) or a UNIX timestamp).
+    type: str
+  grep:
+    description: With O(state=logs), only lines containing this text.
+    type: str
+notes:
+  - Check mode and diff mode are exact; RV(actions) lists the Docker operations performed or, in check mode, planned.
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Boot the proxy, building its image on the server
+  kamal.deploy.kamal_proxy:
+    state: boot
+    dockerfile: "{{ lookup('ansible.builtin.file', 'Dockerfile') }}"
+    run:
+      log_max_size: 30m
+
+- name: Route app.example.com to the web role, with TLS from Let's Encrypt
+  kamal.deploy.kamal_proxy:
+    state: route
+    route:
+      name: app-web
+      hosts: [app.example.com]
+      tls: true
+      app_port: 3000
+    target: app-web-6ef8a6a84c525b123c5245345a8483f86d05a123
+
+- name: Maintenance mode
+  kamal.deploy.kamal_proxy:
+    state: maintenance
+    name: app-web
+    maintenance_message: Back in ten minutes
+
+- name: Live again
+  kamal.deploy.kamal_proxy:
+    state: live
+    name: app-web
+"""
+
+RETURN = r"""
+actions:
+  description: Docker and proxy operations performed (in check mode, planned).
+  returned: always
+  type: list
+  elements: str
+  sample: ["create network kamal", "pull image kamal-deploy/proxy:2.11", "run container kamal-proxy (kamal-deploy/proxy:2.11)"]
+proxy:
+  description: The proxy container (never its environment) and the routes with their live state.
+  returned: when state is boot, reboot, remove or details
+  type: dict
+route:
+  description: The route as stored (normalized; a custom certificate appears as its fingerprint).
+  returned: when state is route
+  type: dict
+switch:
+  description: The target switch (C(before), C(after) addresses) and, when an old target existed, its drain result.
+  returned: when state is route and target is given
+  type: dict
+logs:
+  description: Log lines of the proxy container.
+  returned: when state is logs
+  type: list
+  elements: str
+"""
+
+import ipaddress
+import os
+import pwd
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
+
+
+class KamalProxyManager:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.home = self.params["home"] or os.environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir
+        self.results = {"changed": False, "actions": []}
+        self.container = None
+
+    def actions(self):
+        """What was done so far (also reported when the module fails half-way)."""
+        return list(self.container.actions if self.container else []) + list(self.results["actions"])
+
+    def client(self):
+        if not _docker.HAS_DOCKER:
+            self.module.fail_json(msg=missing_required_lib(_docker.DOCKER_LIBRARY, url=_docker.DOCKER_LIBRARY_URL),
+                                  exception=_docker.DOCKER_IMPORT_ERROR)
+        return _docker.connect()
+
+    def run(self):
+        state = self.params["state"]
+        if state in ("boot", "reboot", "remove", "details", "logs"):
+            self.container_state(state)
+        elif state == "route":
+            self.route()
+        elif state == "remove_route":
+            self.simple(_proxy.remove_route(self.home, self.params["name"], self.check_mode),
+                        "remove route %s" % self.params["name"])
+        elif state == "maintenance":
+            result = _proxy.maintenance(self.home, self.params["name"], self.params["maintenance_message"], self.check_mode)
+            self.simple(result, "route %s: DNS answer -> maintenance page" % self.params["name"])
+        elif state == "live":
+            result = _proxy.live(self.home, self.params["name"], self.check_mode)
+            self.simple(result, "route %s: DNS answer -> %s" % (self.params["name"], result.get("target")))
+        return self.results
+
+    def simple(self, result, action):
+        self.results["changed"] = result["changed"]
+        if result["changed"]:
+            self.results["actions"].append(action)
+        diff = result.get("diff") or {"before": result.get("before"), "after": result.get("after")}
+        self.results["diff"] = diff
+        for key in ("wait", "target"):
+            if key in result:
+                self.results[key] = result[key]
+
+    def container_state(self, state):
+        manager = self.container = _proxy.ProxyContainer(self.client(), self.home, self.check_mode)
+        p = self.params
+        if state == "details":
+            self.results["proxy"] = manager.describe()
+            return
+        if state == "logs":
+            self.results["logs"] = manager.logs(p["lines"], p["since"], p["grep"])
+            return
+        if state == "remove":
+            result = manager.remove(force=p["force"])
+        else:
+            method = manager.boot if state == "boot" else manager.reboot
+            result = method(p["image"], dockerfile=p["dockerfile"], build_args=p["build_args"], run=p["run"],
+                            acme=p["acme"], takeover=p["takeover"])
+        for warning in result.pop("warnings"):
+            self.module.warn(warning)
+        self.results.update(result)
+
+    def route(self):
+        route = dict((k, v) for k, v in self.params["route"].items() if v is not None)
+        result = _proxy.ensure_route(self.home, route, self.check_mode)
+        name = result["diff"]["after"]["name"]
+        self.results.update(changed=result["changed"], diff=result["diff"], route=result["diff"]["after"])
+        if result["changed"]:
+            self.results["actions"].append("load Caddy config (route %s)" % name)
+        target = self.params["target"]
+        if not target:
+            return
+        ip, container = self.resolve_target(target)
+        old = _proxy.live_target(self.home, name)
+        switch = _proxy.switch_live_target(self.home, name, ip, self.check_mode, container=container)
+        if switch["changed"]:
+            self.results["changed"] = True
+            self.results["actions"].append("route %s: DNS answer %s -> %s" % (name, old, ip))
+            if old and old != ip and self.params["drain_timeout"] and not self.check_mode:
+                address = "%s:%d" % (old, result["diff"]["after"]["app_port"])
+                switch["drain"] = _proxy.drain(self.home, address, self.params["drain_timeout"])
+                self.results["actions"].append("drain %s (%.2f s)" % (address, switch["drain"]["waited"]))
+        self.results["switch"] = switch
+        self.results["diff"] = {"before": dict(self.results["diff"]["before"] or {}, target=switch["before"]),
+                                "after": dict(self.results["diff"]["after"], target=switch["after"])}
+
+    def resolve_target(self, target):
+        try:
+            return str(ipaddress.IPv4Address(target)), None
+        except ValueError:
+            pass
+        container = _docker.find_container(self.client(), target)
+        if container is None:
+            raise _proxy.ProxyError("target container %s does not exist on this host" % target)
+        ip = _docker.container_ip(container, _proxy.NETWORK)
+        if not ip:
+            raise _proxy.ProxyError("target container %s is not running on the %s network (state %s)" % (
+                target, _proxy.NETWORK, _docker.container_state(container)))
+        return ip, container.id[:12]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", default="boot", aliases=["command"],
+                       choices=["boot", "reboot", "remove", "details", "logs", "route", "remove_route",
+                                "maintenance", "live"]),
+            home=dict(type="path"),
+            image=dict(type="str", default="kamal-deploy/proxy:2.11"),
+            dockerfile=dict(type="str"),
+            build_args=dict(type="dict"),
+            run=dict(type="dict", options=dict(
+                http_port=dict(type="int"),
+                https_port=dict(type="int"),
+                bind_ips=dict(type="list", elements="str"),
+                publish=dict(type="bool", default=True),
+                log_max_size=dict(type="str", default="10m"),
+                metrics_port=dict(type="int"),
+                debug=dict(type="bool", default=False),
+                options=dict(type="dict"),
+            )),
+            acme=dict(type="dict", options=dict(
+                ca=dict(type="str"),
+                email=dict(type="str"),
+                ca_root_pem=dict(type="str"),
+            )),
+            takeover=dict(type="bool", default=False),
+            force=dict(type="bool", default=False),
+            route=dict(type="dict", options=dict(
+                name=dict(type="str", required=True),
+                hosts=dict(type="list", elements="str"),
+                path_prefixes=dict(type="list", elements="str"),
+                strip_path_prefix=dict(type="bool", default=True),
+                app_port=dict(type="int", default=80),
+                tls=dict(type="bool", default=False),
+                tls_certificate_pem=dict(type="str"),
+                tls_private_key_pem=dict(type="str", no_log=True),
+                ssl_redirect=dict(type="bool", default=True),
+                forward_headers=dict(type="bool"),
+                response_timeout=dict(type="int", default=30),
+                buffering=dict(type="dict"),
+                healthcheck=dict(type="dict"),
+                log_request_headers=dict(type="list", elements="str"),
+                log_response_headers=dict(type="list", elements="str"),
+            )),
+            name=dict(type="str"),
+            target=dict(type="str"),
+            drain_timeout=dict(type="int", default=30),
+            maintenance_message=dict(type="str"),
+            lines=dict(type="int"),
+            since=dict(type="str"),
+            grep=dict(type="str"),
+        ),
+        required_if=[
+            ("state", "route", ["route"]),
+            ("state", "remove_route", ["name"]),
+            ("state", "maintenance", ["name"]),
+            ("state", "live", ["name"]),
+        ],
+        supports_check_mode=True,
+    )
+    manager = KamalProxyManager(module)
+    try:
+        results = manager.run()
+    except (_proxy.ProxyError, _docker.DockerError) as exc:
+        module.fail_json(msg=str(exc), actions=manager.actions())
+    if not module._diff:  # pylint: disable=protected-access
+        results.pop("diff", None)
+    module.exit_json(**results)
+
+
+if __name__ == "__main__":
+    main()
