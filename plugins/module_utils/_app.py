@@ -1,0 +1,1288 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The app containers of one role on one server: Kamal's ``app`` commands over the Docker SDK.
+
+Everything :mod:`kamal_app` does lives here, so it can be tested with a fake Docker client: the client
+(the SDK's ``DockerClient`` or anything with the same ``containers``/``images`` surface), the proxy
+backend, the clock and the random hex are all injected.
+
+A boot is one call: pull, env file, rename a clashing container, run, health, route switch and drain
+(proxied roles), stop the old container, tag ``latest``. Every Docker or proxy operation performed (or,
+in check mode, planned) is appended to ``actions`` in a ``docker ...``-like notation.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import tempfile
+import time
+
+from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _health as health
+from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
+
+SPEC_LABEL = "kamal.deploy.spec"
+ACTIVE_STATUSES = ("running", "restarting")
+LOG_LINES_ON_FAILURE = 50
+DEFAULT_LOG_MAX_SIZE = "10m"
+
+
+class AppError(Exception):
+    """A failure with a message for humans and details for the module result."""
+
+    def __init__(self, message, **details):
+        super(AppError, self).__init__(message)
+        self.message = message
+        self.details = details
+
+
+# Kamal's escaping ---------------------------------------------------------------------------------------
+
+_DUMP_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f", "\v": "\\v", "\b": "\\b",
+                 "\a": "\\a", "\x1b": "\\e", '"': '\\"', "\\": "\\\\"}
+
+
+def ruby_dump_inner(value):
+    """Ruby's ``String#dump`` without the outer quotes, keeping non-ASCII characters as they are.
+
+    Kamal dumps ASCII runs only (``escape_docker_env_file_value``/``escape_shell_value``).
+    """
+    value = str(value)
+    out = []
+    for index, char in enumerate(value):
+        code = ord(char)
+        if char in _DUMP_ESCAPES:
+            out.append(_DUMP_ESCAPES[char])
+        elif char == "#" and value[index + 1:index + 2] in ("{", "$", "@"):
+            out.append("\\#")
+        elif code < 0x20 or code == 0x7F:
+            out.append("\\x%02X" % code)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def env_file_value(value):
+    """A value as Kamal writes it into an env file: dumped, then ``\\"`` and ``\\#`` unescaped.
+
+    Docker reads env files literally, so a newline reaches the container as the two characters ``\\n``.
+    """
+    return ruby_dump_inner(value).replace('\\"', '"').replace("\\#", "#")
+
+
+def render_env_file(secret_env):
+    """The content of ``<role>.env``: ``KEY=value`` lines; an empty env is a single newline (as Kamal)."""
+    content = "".join("%s=%s\n" % (key, env_file_value(value)) for key, value in secret_env.items())
+    return content or "\n"
+
+
+def parse_env_file(content):
+    """What ``docker run --env-file`` makes of a file: ``KEY=VALUE`` lines, ``#`` comments, no unquoting."""
+    env = []
+    for line in content.split("\n"):
+        line = line.lstrip(" \t")
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            if key in os.environ:
+                env.append((key, os.environ[key]))
+            continue
+        env.append((key, value))
+    return env
+
+
+_PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
+
+
+def shell_value(value, environ=None):
+    """What a container sees for a value Kamal puts on the ``docker run`` command line.
+
+    Kamal renders it as ``"<dump>"`` with backticks and every ``$`` escaped except ``${...}`` groups; the
+    remote shell then expands ``${VAR}`` and removes the backslash before ``"``, ``\\``, ``$`` and
+    backticks only. So ``a\\nb`` (a newline) arrives as the four characters ``a\\nb`` and ``${HOME}`` is the
+    SSH user's home: the same values, without a shell.
+    """
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    environ = os.environ if environ is None else environ
+    dumped = ruby_dump_inner(value)
+    out = []
+    index = 0
+    while index < len(dumped):
+        char = dumped[index]
+        if char == "\\" and index + 1 < len(dumped) and dumped[index + 1] in '"\\':
+            out.append(dumped[index + 1])
+            index += 2
+            continue
+        if char == "$":
+            match = _PARAM.match(dumped, index)
+            if match:
+                name, op, word = match.group(1), match.group(2), match.group(3)
+                current = environ.get(name)
+                if op == ":-" and not current:
+                    current = word
+                elif op == "-" and current is None:
+                    current = word
+                out.append(current or "")
+                index = match.end()
+                continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+# docker run options -> SDK create() kwargs ----------------------------------------------------------------
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
+_DURATION_NS = {"ns": 1, "us": 1000, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
+
+
+def _duration_ns(option, value):
+    text = str(value).strip()
+    if re.match(r"^\d+$", text):
+        return int(text) * 10 ** 9
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise AppError("options/%s: %r is not a duration (like 30s, 1m30s or 500ms)" % (option, value))
+    return int(sum(float(n) * _DURATION_NS[u] for n, u in parts))
+
+
+def _str(option, value):  # pylint: disable=unused-argument
+    return str(value)
+
+
+def _int(option, value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise AppError("options/%s: %r is not an integer" % (option, value))
+
+
+def _key_value(option, value, sep="="):
+    key, found, val = str(value).partition(sep)
+    if not found:
+        raise AppError("options/%s: %r should be KEY%sVALUE" % (option, value, sep))
+    return key, val
+
+
+def _publish(option, value):
+    """``[ip:][host_port:]container_port[/proto]`` -> (``port/proto``, binding)."""
+    text = str(value)
+    proto = "tcp"
+    if "/" in text:
+        text, proto = text.rsplit("/", 1)
+    if text.startswith("["):  # [ipv6]:host:container
+        close = text.index("]")
+        ip, rest = text[1:close], text[close + 2:]
+        parts = [ip] + rest.split(":")
+    else:
+        parts = text.split(":")
+    if len(parts) == 1:
+        return "%s/%s" % (parts[0], proto), None
+    if len(parts) == 2:
+        return "%s/%s" % (parts[1], proto), (int(parts[0]) if parts[0] else None)
+    if len(parts) == 3:
+        host_port = int(parts[1]) if parts[1] else None
+        return "%s/%s" % (parts[2], proto), (parts[0], host_port)
+    raise AppError("options/%s: %r is not [ip:][host_port:]container_port[/proto]" % (option, value))
+
+
+def _mount(option, value):
+    mount = {}
+    for item in str(value).split(","):
+        key, sep, val = item.partition("=")
+        key = key.strip().lower()
+        if key == "type":
+            mount["Type"] = val
+        elif key in ("source", "src"):
+            mount["Source"] = val
+        elif key in ("target", "destination", "dst"):
+            mount["Target"] = val
+        elif key in ("readonly", "ro"):
+            mount["ReadOnly"] = (not sep) or val.lower() in ("1", "true")
+        elif key == "consistency":
+            mount["Consistency"] = val
+        else:
+            raise AppError("options/%s: mount key %r is not supported by kamal_app (type, source, target, readonly,"
+                           " consistency are)" % (option, key))
+    mount.setdefault("Type", "volume")
+    if "Target" not in mount:
+        raise AppError("options/%s: %r has no target" % (option, value))
+    return mount
+
+
+def _gpus(option, value):
+    text = str(value)
+    if text == "all":
+        return {"Driver": "", "Count": -1, "Capabilities": [["gpu"]]}
+    if text.isdigit():
+        return {"Driver": "", "Count": int(text), "Capabilities": [["gpu"]]}
+    if text.startswith("device="):
+        return {"Driver": "", "DeviceIDs": text[len("device="):].strip('"').split(","), "Capabilities": [["gpu"]]}
+    raise AppError("options/%s: %r should be all, a count or device=<ids>" % (option, value))
+
+
+def _ulimit(option, value):
+    name, limits = _key_value(option, value)
+    soft, _sep, hard = limits.partition(":")
+    return {"Name": name, "Soft": _int(option, soft), "Hard": _int(option, hard or soft)}
+
+
+# option name -> (kwarg, kind, converter). kinds: scalar (last wins), list (repeatable), dict (k=v
+# repeatable), flag (bool), merge:<target> (merged into what kamal_app builds: labels, env, volumes, log).
+_OPTIONS = {
+    "add-host": ("extra_hosts", "list", _str),
+    "blkio-weight": ("blkio_weight", "scalar", _int),
+    "cap-add": ("cap_add", "list", _str),
+    "cap-drop": ("cap_drop", "list", _str),
+    "cgroup-parent": ("cgroup_parent", "scalar", _str),
+    "cpu-period": ("cpu_period", "scalar", _int),
+    "cpu-quota": ("cpu_quota", "scalar", _int),
+    "cpu-rt-period": ("cpu_rt_period", "scalar", _int),
+    "cpu-rt-runtime": ("cpu_rt_runtime", "scalar", _int),
+    "cpu-shares": ("cpu_shares", "scalar", _int),
+    "cpus": ("nano_cpus", "scalar", lambda o, v: int(round(float(v) * 10 ** 9))),
+    "cpuset-cpus": ("cpuset_cpus", "scalar", _str),
+    "cpuset-mems": ("cpuset_mems", "scalar", _str),
+    "device": ("devices", "list", _str),
+    "device-cgroup-rule": ("device_cgroup_rules", "list", _str),
+    "dns": ("dns", "list", _str),
+    "dns-option": ("dns_opt", "list", _str),
+    "dns-search": ("dns_search", "list", _str),
+    "domainname": ("domainname", "scalar", _str),
+    "entrypoint": ("entrypoint", "scalar", lambda o, v: [str(v)]),
+    "env": ("environment", "merge", _str),
+    "gpus": ("device_requests", "list", _gpus),
+    "group-add": ("group_add", "list", _str),
+    "health-cmd": ("healthcheck.test", "health", lambda o, v: ["CMD-SHELL", str(v)]),
+    "health-interval": ("healthcheck.interval", "health", _duration_ns),
+    "health-retries": ("healthcheck.retries", "health", _int),
+    "health-start-period": ("healthcheck.start_period", "health", _duration_ns),
+    "health-timeout": ("healthcheck.timeout", "health", _duration_ns),
+    "hostname": ("hostname", "scalar", _str),
+    "init": ("init", "flag", None),
+    "interactive": ("stdin_open", "flag", None),
+    "ipc": ("ipc_mode", "scalar", _str),
+    "isolation": ("isolation", "scalar", _str),
+    "label": ("labels", "merge", _str),
+    "log-driver": ("log.driver", "merge", _str),
+    "log-opt": ("log.options", "merge", _str),
+    "mac-address": ("mac_address", "scalar", _str),
+    "memory": ("mem_limit", "scalar", _str),
+    "memory-reservation": ("mem_reservation", "scalar", _str),
+    "memory-swap": ("memswap_limit", "scalar", _str),
+    "memory-swappiness": ("mem_swappiness", "scalar", _int),
+    "mount": ("mounts", "list", _mount),
+    "no-healthcheck": ("healthcheck.test", "health", lambda o, v: ["NONE"]),
+    "oom-kill-disable": ("oom_kill_disable", "flag", None),
+    "oom-score-adj": ("oom_score_adj", "scalar", _int),
+    "pid": ("pid_mode", "scalar", _str),
+    "pids-limit": ("pids_limit", "scalar", _int),
+    "privileged": ("privileged", "flag", None),
+    "publish": ("ports", "publish", _publish),
+    "publish-all": ("publish_all_ports", "flag", None),
+    "read-only": ("read_only", "flag", None),
+    "restart": ("restart_policy", "restart", _str),
+    "runtime": ("runtime", "scalar", _str),
+    "security-opt": ("security_opt", "list", _str),
+    "shm-size": ("shm_size", "scalar", _str),
+    "stop-signal": ("stop_signal", "scalar", _str),
+    "storage-opt": ("storage_opt", "dict", _str),
+    "sysctl": ("sysctls", "dict", _str),
+    "tmpfs": ("tmpfs", "tmpfs", _str),
+    "tty": ("tty", "flag", None),
+    "ulimit": ("ulimits", "list", _ulimit),
+    "user": ("user", "scalar", _str),
+    "userns": ("userns_mode", "scalar", _str),
+    "uts": ("uts_mode", "scalar", _str),
+    "volume": ("volumes", "merge", _str),
+    "volumes-from": ("volumes_from", "list", _str),
+    "workdir": ("working_dir", "scalar", _str),
+}
+_ALIASES = {"c": "cpu-shares", "e": "env", "h": "hostname", "i": "interactive", "l": "label", "m": "memory",
+            "p": "publish", "P": "publish-all", "t": "tty", "u": "user", "v": "volume", "w": "workdir",
+            "dns-opt": "dns-option", "net-alias": "network-alias"}
+_OWNED = {
+    "name": "kamal_app names containers <service>-<role>[-<destination>]-<version>",
+    "detach": "kamal_app always runs app containers detached",
+    "rm": "app containers are kept for rollback; prune removes old ones",
+    "network": "app containers join the kamal network, as Kamal's `docker run --network kamal`",
+    "net": "app containers join the kamal network, as Kamal's `docker run --network kamal`",
+    "env-file": "the role's env file is managed by kamal_app (secret_env)",
+}
+
+
+def _restart_policy(value):
+    text = str(value)
+    match = re.match(r"^(no|always|unless-stopped|on-failure)(?::(\d+))?$", text)
+    if not match or (match.group(2) and match.group(1) != "on-failure"):
+        raise AppError("options/restart: %r must be no, always, unless-stopped or on-failure[:N]" % value)
+    policy = {"Name": match.group(1)}
+    if match.group(2):
+        policy["MaximumRetryCount"] = int(match.group(2))
+    return policy
+
+
+def map_options(options, environ=None):
+    """Kamal's role ``options`` (``--<key> "<value>"``, lists repeat, ``true`` is a bare flag) as SDK kwargs.
+
+    Returns ``(kwargs, merges)``: ``merges`` holds labels, env, volumes and log settings to combine with
+    the ones kamal_app builds itself. An option that cannot be expressed fails naming the option.
+    """
+    kwargs = {}
+    merges = {"labels": {}, "environment": [], "volumes": [], "log.driver": None, "log.options": {}}
+    health_check = {}
+    for raw_key, raw_value in (options or {}).items():
+        key = _ALIASES.get(str(raw_key), str(raw_key))
+        if key in _OWNED:
+            raise AppError("options/%s: cannot be set: %s" % (raw_key, _OWNED[key]))
+        if key not in _OPTIONS:
+            raise AppError("options/%s: the docker run option --%s is not supported by kamal_app (the Docker SDK"
+                           " cannot express it here); supported options: %s"
+                           % (raw_key, raw_key, ", ".join(sorted(_OPTIONS))))
+        kwarg, kind, convert = _OPTIONS[key]
+        values = raw_value if isinstance(raw_value, list) else [raw_value]
+        for value in values:
+            if kind == "flag":
+                if value is True or value is None or str(value).lower() in ("true", ""):
+                    kwargs[kwarg] = True
+                elif value is False or str(value).lower() == "false":
+                    kwargs[kwarg] = False
+                else:
+                    raise AppError("options/%s: %r should be true or false" % (raw_key, value))
+                continue
+            if value is True:
+                raise AppError("options/%s: --%s needs a value" % (raw_key, key))
+            text = value if not isinstance(value, str) else shell_value(value, environ)
+            if kind == "scalar":
+                kwargs[kwarg] = convert(key, text)
+            elif kind == "list":
+                kwargs.setdefault(kwarg, []).append(convert(key, text))
+            elif kind == "dict":
+                item_key, item_value = _key_value(key, text)
+                kwargs.setdefault(kwarg, {})[item_key] = item_value
+            elif kind == "tmpfs":
+                path, _sep, opts = str(text).partition(":")
+                kwargs.setdefault(kwarg, {})[path] = opts
+            elif kind == "publish":
+                port, binding = convert(key, text)
+                ports = kwargs.setdefault(kwarg, {})
+                if port in ports:
+                    previous = ports[port]
+                    ports[port] = (previous if isinstance(previous, list) else [previous]) + [binding]
+                else:
+                    ports[port] = binding
+            elif kind == "health":
+                health_check[kwarg.split(".", 1)[1]] = convert(key, text)
+            elif kind == "restart":
+                kwargs[kwarg] = _restart_policy(text)
+            elif kind == "merge":
+                if kwarg == "labels":
+                    label_key, _sep, label_value = str(text).partition("=")
+                    merges["labels"][label_key] = label_value
+                elif kwarg == "environment":
+                    merges["environment"].append(tuple(_key_value(key, text)))
+                elif kwarg == "volumes":
+                    merges["volumes"].append(str(text))
+                elif kwarg == "log.driver":
+                    merges["log.driver"] = str(text)
+                else:
+                    opt_key, opt_value = _key_value(key, text)
+                    merges["log.options"][opt_key] = opt_value
+    if health_check:
+        kwargs["healthcheck"] = health_check
+    return kwargs, merges
+
+
+def log_config(logging, extra_driver=None, extra_options=None, environ=None):
+    """Kamal's logging args as an SDK ``log_config``.
+
+    ``max-size=10m`` is added whenever the driver rotates files (json-file, local, or the daemon's default)
+    and no max-size is given, so app logs never fill a disk.
+    """
+    logging = logging or {}
+    driver = extra_driver or logging.get("driver") or None
+    options = {}
+    for key, value in (logging.get("options") or {}).items():
+        options[str(key)] = shell_value(value, environ)
+    options.update(extra_options or {})
+    if driver in (None, "json-file", "local") and "max-size" not in options:
+        options["max-size"] = DEFAULT_LOG_MAX_SIZE
+    return {"type": driver or "", "config": options}
+
+
+def _cmd(cmd):
+    if cmd is None or cmd == "":
+        return None
+    if isinstance(cmd, list):
+        return [str(part) for part in cmd]
+    return shlex.split(str(cmd))
+
+
+# The role on this host ------------------------------------------------------------------------------------
+
+class RoleSpec:
+    """Everything a role's containers on one host are made of, from the module parameters."""
+
+    def __init__(self, params, environ=None):
+        self.params = params
+        self.environ = dict(os.environ if environ is None else environ)
+        self.service = params["service"]
+        self.role = params.get("role") or "web"
+        self.destination = params.get("destination") or None
+        self.version = params.get("version") or naming.latest_tag(self.destination)
+        self.repository = params.get("image")
+        self.host = params.get("host")
+        self.home = params.get("home") or os.path.expanduser("~")
+        self.environ.setdefault("HOME", self.home)
+        self.environ["PWD"] = self.home  # Kamal's commands run in the SSH user's home
+        self.network = params.get("network") or naming.DEFAULT_NETWORK
+        self.proxy = params.get("proxy")
+        self.prefix = naming.container_prefix(self.service, self.role, self.destination)
+        self.route_name = naming.proxy_service_name(self.service, self.role, self.destination)
+
+    # names
+    def container_name(self, version=None):
+        return naming.container_name(self.service, self.role, version or self.version, self.destination)
+
+    def version_of(self, name):
+        prefix = self.prefix + "-"
+        return name[len(prefix):] if name.startswith(prefix) else name
+
+    def image(self, version=None):
+        self.need_image()
+        return naming.absolute_image(self.repository, version or self.version)
+
+    def latest_image(self):
+        self.need_image()
+        return naming.latest_image(self.repository, self.destination)
+
+    def need_image(self):
+        if not self.repository:
+            raise AppError("image (the repository, e.g. registry.example.com/app) is required for this command")
+
+    @property
+    def env_file(self):
+        return os.path.join(self.home, naming.role_env_file(self.service, self.role, self.destination))
+
+    @property
+    def proxied(self):
+        return self.proxy is not None
+
+    @property
+    def app_port(self):
+        return int((self.proxy or {}).get("app_port") or 80)
+
+    def label_filters(self, role=True):
+        return naming.app_label_filters(self.service, self.role if role else None, self.destination)
+
+    def labels(self):
+        labels = naming.app_labels(self.service, self.role, self.destination)
+        for key, value in (self.params.get("labels") or {}).items():
+            labels[str(key)] = shell_value(value, self.environ)
+        return labels
+
+    def secret_env(self):
+        return {str(k): ("" if v is None else v) for k, v in (self.params.get("secret_env") or {}).items()}
+
+    def env_file_content(self):
+        return render_env_file(self.secret_env())
+
+    def clear_env(self):
+        return [(str(k), shell_value("" if v is None else v, self.environ))
+                for k, v in (self.params.get("env") or {}).items()]
+
+    def volumes(self):
+        return [shell_value(v, self.environ) for v in (self.params.get("volumes") or [])]
+
+    def hostname(self, suffix):
+        """``<host[0,51] minus one trailing '.'>-<12 hex>`` (Kamal's ``host.to_s[0...51].chomp(".")``)."""
+        head = str(self.host)[0:51]
+        return "%s-%s" % (head[:-1] if head.endswith(".") else head, suffix)
+
+    def create_kwargs(self, version=None, kamal_env=True, exec_env=None):
+        """SDK ``containers.create`` kwargs of Kamal's ``docker run`` (hostname excluded: it is random)."""
+        version = version or self.version
+        name = self.container_name(version)
+        options, merges = map_options(self.params.get("options"), self.environ)
+        restart = options.pop("restart_policy", {"Name": "unless-stopped"})
+        env = []
+        if kamal_env:
+            env += [("KAMAL_CONTAINER_NAME", name), ("KAMAL_VERSION", version), ("KAMAL_HOST", str(self.host))]
+            if self.destination:
+                env.append(("KAMAL_DESTINATION", self.destination))
+        env += self.clear_env()
+        env += parse_env_file(self.env_file_content())
+        env += merges["environment"]
+        env += [(str(k), str(v)) for k, v in (exec_env or {}).items()]
+        labels = self.labels()
+        labels.update(merges["labels"])
+        kwargs = {
+            "environment": ["%s=%s" % pair for pair in env],
+            "log_config": log_config(self.params.get("logging"), merges["log.driver"], merges["log.options"],
+                                     self.environ),
+            "volumes": self.volumes() + merges["volumes"],
+            "labels": labels,
+            "network": self.network,
+            "restart_policy": restart,
+        }
+        command = _cmd(self.params.get("cmd"))
+        if command is not None:
+            kwargs["command"] = command
+        kwargs.update(options)
+        return kwargs
+
+    def spec_hash(self, image_id):
+        """A digest of everything the container is made of; recorded as a label to detect config drift."""
+        kwargs = self.create_kwargs()
+        kwargs.pop("labels", None)
+        data = {"image": self.image(), "image_id": image_id, "name": self.container_name(), "kwargs": kwargs,
+                "labels": self.labels()}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
+
+    def route(self):
+        """The route for ``_proxy.ensure_route`` (docs/dev/proxy-contract.md)."""
+        proxy = dict(self.proxy or {})
+        route = {
+            "name": self.route_name,
+            "hosts": list(proxy.get("hosts") or []),
+            "path_prefixes": list(proxy.get("path_prefixes") or []),
+            "strip_path_prefix": proxy.get("strip_path_prefix", True) is not False,
+            "app_port": self.app_port,
+            "tls": bool(proxy.get("tls")),
+            "tls_certificate_pem": proxy.get("tls_certificate_pem"),
+            "tls_private_key_pem": proxy.get("tls_private_key_pem"),
+            "ssl_redirect": proxy.get("ssl_redirect", True) is not False,
+            "forward_headers": proxy.get("forward_headers"),
+            "response_timeout": proxy.get("response_timeout"),
+            "buffering": dict(proxy.get("buffering") or {}),
+            "healthcheck": self.healthcheck(),
+            "log_request_headers": list(proxy.get("log_request_headers") or []),
+            "log_response_headers": list(proxy.get("log_response_headers") or []),
+        }
+        return route
+
+    def healthcheck(self):
+        check = dict((self.proxy or {}).get("healthcheck") or {})
+        return {"path": check.get("path") or health.DEFAULT_PATH,
+                "interval": check.get("interval") or health.DEFAULT_INTERVAL,
+                "timeout": check.get("timeout") or health.DEFAULT_TIMEOUT}
+
+    def stop_timeout(self):
+        """``docker stop -t``: stop_timeout if set, else drain_timeout for roles without the proxy (Kamal)."""
+        if self.params.get("stop_timeout") is not None:
+            return int(self.params["stop_timeout"])
+        if not self.proxied:
+            return int(self.params.get("drain_timeout", 30))
+        return None
+
+
+def render_run(spec, name, hostname, image, kwargs, detach=True, remove=False):
+    """A ``docker run`` line for ``actions``/diff, in Kamal's argument order; secret values never appear."""
+    args = ["docker", "run"]
+    args.append("--detach" if detach else "--rm" if remove else "")
+    restart = kwargs.get("restart_policy")
+    if restart and detach:
+        retries = restart.get("MaximumRetryCount")
+        args += ["--restart", restart["Name"] + (":%d" % retries if retries else "")]
+    args += ["--name", name, "--network", kwargs.get("network", spec.network)]
+    if hostname:
+        args += ["--hostname", hostname]
+    secret_keys = set(spec.secret_env())
+    for item in kwargs.get("environment", []):
+        key = item.split("=", 1)[0]
+        if key in secret_keys:
+            continue
+        args += ["--env", shlex.quote(item)]
+    args += ["--env-file", spec.env_file]
+    log = kwargs.get("log_config") or {}
+    if log.get("type"):
+        args += ["--log-driver", log["type"]]
+    for key, value in sorted((log.get("config") or {}).items()):
+        args += ["--log-opt", shlex.quote("%s=%s" % (key, value))]
+    for volume in kwargs.get("volumes", []):
+        args += ["--volume", shlex.quote(volume)]
+    for key, value in (kwargs.get("labels") or {}).items():
+        args += ["--label", shlex.quote("%s=%s" % (key, value))]
+    handled = {"environment", "log_config", "volumes", "labels", "network", "restart_policy", "command"}
+    for key in sorted(k for k in kwargs if k not in handled):
+        value = kwargs[key] if isinstance(kwargs[key], str) else json.dumps(kwargs[key], sort_keys=True)
+        args += ["--%s" % key.replace("_", "-"), shlex.quote(value)]
+    args.append(image)
+    args += [shlex.quote(part) for part in kwargs.get("command") or []]
+    return " ".join(a for a in args if a)
+
+
+# Reading containers -----------------------------------------------------------------------------------------
+
+def container_ip(container, network):
+    return _docker.container_ip(container, network) or None
+
+
+def health_status(container):
+    """``{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}``."""
+    state = container.attrs.get("State") or {}
+    if state.get("Health"):
+        return state["Health"].get("Status")
+    return state.get("Status")
+
+
+def summary(container, spec=None):
+    attrs = container.attrs
+    state = attrs.get("State") or {}
+    data = {
+        "id": container.id[:12],
+        "name": container.name,
+        "image": (attrs.get("Config") or {}).get("Image"),
+        "image_id": attrs.get("Image"),
+        "status": state.get("Status"),
+        "health": (state.get("Health") or {}).get("Status"),
+        "created": attrs.get("Created"),
+        "labels": dict((attrs.get("Config") or {}).get("Labels") or {}),
+    }
+    if spec is not None:
+        data["version"] = spec.version_of(container.name)
+        data["ip"] = container_ip(container, spec.network)
+    data["labels"].pop(SPEC_LABEL, None)
+    return data
+
+
+# The manager ------------------------------------------------------------------------------------------------
+
+class App:
+    """Kamal's app commands for one role on one host."""
+
+    def __init__(self, client, spec, check_mode=False, proxy=None, random_hex=naming.random_hex,
+                 clock=time.monotonic, sleep=time.sleep, probe=health.http_probe):
+        self.client = client
+        self.spec = spec
+        self.check_mode = check_mode
+        self.proxy = proxy
+        self.random_hex = random_hex
+        self.clock = clock
+        self.sleep = sleep
+        self.probe = probe
+        self.actions = []
+        self.changed = False
+
+    # -- helpers
+    def _do(self, action, func=None, *args, **kwargs):
+        """Record an operation and perform it unless in check mode."""
+        self.actions.append(action)
+        self.changed = True
+        if self.check_mode or func is None:
+            return None
+        return _docker.call(action, func, *args, **kwargs)
+
+    def _need_proxy(self):
+        if self.proxy is None:
+            raise AppError("the role %s is proxied but the proxy backend (module_utils/_proxy.py) is not available"
+                           % self.spec.role)
+        return self.proxy
+
+    def list_containers(self, statuses=None, role=True):
+        """Containers of the role (or of every role of the service and destination), newest first."""
+        labels = naming.app_labels(self.spec.service, self.spec.role, self.spec.destination)
+        if not role:
+            del labels["role"]
+        containers = _docker.containers_by_labels(self.client, labels)
+        if statuses:
+            containers = [c for c in containers if _docker.container_state(c) in statuses]
+        return sorted(containers, key=lambda c: c.attrs.get("Created") or "", reverse=True)
+
+    def container(self, name):
+        """The container named exactly ``name``, any state."""
+        return _docker.find_container(self.client, name)
+
+    def image(self, ref):
+        return _docker.find_image(self.client, ref)
+
+    def current_container(self):
+        """Kamal's current running container: the newest running one from the ``latest`` image, else the newest."""
+        running = self.list_containers(ACTIVE_STATUSES)
+        if not running:
+            return None
+        latest = self.image(self.spec.latest_image()) if self.spec.repository else None
+        if latest is not None:
+            for container in running:
+                if container.attrs.get("Image") == latest.id:
+                    return container
+        return running[0]
+
+    def current_version(self):
+        container = self.current_container()
+        return self.spec.version_of(container.name) if container is not None else None
+
+    def logs_of(self, container, lines=LOG_LINES_ON_FAILURE):
+        try:
+            data = container.logs(stdout=True, stderr=True, timestamps=True, tail=lines)
+        except Exception as exc:  # pylint: disable=broad-except
+            return "(could not read the logs: %s)" % exc
+        return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+
+    def stop_container(self, container, timeout, why="", name=None):
+        action = "docker stop%s %s%s" % (" -t %d" % timeout if timeout is not None else "", name or container.name, why)
+        if timeout is None:
+            self._do(action, container.stop)
+        else:
+            self._do(action, container.stop, timeout=timeout)
+
+    def result(self, **data):
+        data.setdefault("changed", self.changed)
+        data["actions"] = list(self.actions)
+        return data
+
+    # -- image and env file
+    def ensure_image(self, pull="missing", check_label=True):
+        ref = self.spec.image()
+        image = self.image(ref) if pull != "always" else None
+        if image is None:
+            if pull == "never":
+                raise AppError("image %s is not on this host and pull is never" % ref)
+            self.actions.append("docker pull %s" % ref)
+            if self.check_mode:
+                before = self.image(ref)
+                if before is None:
+                    self.changed = True
+                return before
+            before = self.image(ref) if pull == "always" else None
+            image = _docker.pull_image(self.client, ref)
+            if before is None or before.id != image.id:
+                self.changed = True
+        if check_label and image is not None:
+            labels = (image.attrs.get("Config") or {}).get("Labels") or {}
+            if labels.get("service") != self.spec.service:
+                raise AppError("Image %s is missing the 'service' label (service=%s): build it with"
+                               " --label service=%s, or set check_service_label=false"
+                               % (ref, self.spec.service, self.spec.service))
+        return image
+
+    def ensure_env_file(self):
+        path = self.spec.env_file
+        content = self.spec.env_file_content()
+        try:
+            with open(path, "r", encoding="utf-8") as handle:
+                current = handle.read()
+            mode = os.stat(path).st_mode & 0o777
+        except (IOError, OSError):
+            current, mode = None, None
+        if current == content and mode == 0o600:
+            return False
+        self._do("write %s (mode 0600, %d key(s))" % (path, len(self.spec.secret_env())), write_private_file,
+                 path, content)
+        return True
+
+    # -- the boot
+    def boot(self, pull="missing", check_service_label=True, stop_stale=False, tag_latest=True):
+        spec = self.spec
+        name = spec.container_name()
+        timings = {}
+        mark = [self.clock()]
+
+        def lap(phase):
+            now = self.clock()
+            timings[phase] = round(now - mark[0], 3)
+            mark[0] = now
+
+        image = self.ensure_image(pull, check_service_label)
+        image_id = image.id if image is not None else None
+        lap("image")
+        self.ensure_env_file()
+        want_hash = spec.spec_hash(image_id) if image_id else None
+        if _docker.ensure_network(self.client, spec.network, check_mode=self.check_mode):
+            self.actions.append("docker network create %s" % spec.network)
+            self.changed = True
+
+        current = self.current_container()
+        before = self._state(current)
+        route_info = {}
+
+        if stop_stale:
+            self._stop_stale(current)
+
+        up_to_date = (current is not None and current.name == name and image_id is not None
+                      and current.attrs.get("Image") == image_id
+                      and (current.attrs.get("State") or {}).get("Status") == "running"
+                      and current.labels.get(SPEC_LABEL) == want_hash)
+        if up_to_date:
+            if spec.proxied:
+                route_info = self._route_to(current, old=None)
+            if tag_latest:
+                self._tag_latest(image)
+            lap("route")
+            return self.result(container=summary(current, spec), version=spec.version, old_version=None,
+                               route=route_info, diff={"before": before, "after": self._state(current, route_info)},
+                               timings=timings)
+
+        old = current
+        old_name = old.name if old is not None else None
+        clashing = self.container(name)
+        if clashing is not None:
+            renamed = spec.container_name(naming.replaced_version(spec.version, self.random_hex(8)))
+            self._do("docker rename %s %s" % (name, renamed), clashing.rename, renamed)
+            if old is not None and old.id == clashing.id:
+                old_name = renamed
+        hostname = spec.hostname(self.random_hex(6))
+        kwargs = spec.create_kwargs()
+        if want_hash:
+            kwargs["labels"][SPEC_LABEL] = want_hash
+        self._do(render_run(spec, name, hostname, spec.image(), kwargs))
+        new = None
+        if not self.check_mode:
+            try:
+                new = self.client.containers.create(spec.image(), hostname=hostname, name=name, detach=True, **kwargs)
+                new.start()
+                new.reload()
+            except Exception as exc:  # pylint: disable=broad-except
+                if new is not None:
+                    self._stop_quietly(new)
+                raise AppError(_docker.error_message(exc, "running %s" % name), actions=list(self.actions))
+
+        lap("run")
+        health_info = self._wait_healthy(new, name)
+        lap("health")
+        if spec.proxied:
+            route_info = self._route_to(new, old)
+            lap("route")
+        if old is not None:
+            self.stop_container(old, spec.stop_timeout(), name=old_name)
+            lap("stop_old")
+        if tag_latest:
+            self._tag_latest(image)
+        after = self._state(new, route_info) if new is not None else {
+            "container": name, "version": spec.version, "image": spec.image(), "status": "running"}
+        if spec.proxied and new is None:
+            after["live_target"] = "<ip of %s>" % name
+        return self.result(container=summary(new, spec) if new is not None else {"name": name},
+                           version=spec.version, old_version=spec.version_of(old_name) if old is not None else None,
+                           health=health_info, route=route_info, diff={"before": before, "after": after},
+                           timings=timings)
+
+    def _state(self, container, route_info=None):
+        state = {"container": None, "version": None, "image": None, "status": None}
+        if container is not None:
+            state = {"container": container.name, "version": self.spec.version_of(container.name),
+                     "image": (container.attrs.get("Config") or {}).get("Image"),
+                     "status": (container.attrs.get("State") or {}).get("Status")}
+        if self.spec.proxied and self.proxy is not None:
+            if route_info and route_info.get("switch"):
+                state["live_target"] = route_info["switch"].get("after")
+            else:
+                state["live_target"] = self.proxy.live_target(self.spec.home, self.spec.route_name)
+        return state
+
+    def _stop_stale(self, current):
+        for container in self.list_containers(ACTIVE_STATUSES):
+            if current is not None and container.id == current.id:
+                continue
+            self.stop_container(container, self.spec.stop_timeout(), " (stale)")
+
+    def _stop_quietly(self, container):
+        try:
+            container.stop()
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+    def _wait_healthy(self, new, name):
+        spec = self.spec
+        params = spec.params
+        deploy_timeout = params.get("deploy_timeout", 30)
+        if self.check_mode:
+            if spec.proxied:
+                check = spec.healthcheck()
+                return {"planned": "GET http://<ip of %s>:%d%s until 2xx (deploy_timeout %s s)"
+                                   % (name, spec.app_port, check["path"], deploy_timeout)}
+            return {"planned": "wait until healthy or running for readiness_delay (deploy_timeout %s s)"
+                               % deploy_timeout}
+        if spec.proxied:
+            check = spec.healthcheck()
+            ip = container_ip(new, spec.network)
+            if not ip:
+                self._stop_quietly(new)
+                raise AppError("Failed to get endpoint for %s on %s, did the container boot? (no address on the %s"
+                               " network)" % (spec.role, spec.host, spec.network), actions=list(self.actions))
+            url = "http://%s:%d%s" % (ip, spec.app_port, check["path"])
+
+            def abort():
+                new.reload()
+                state = new.attrs.get("State") or {}
+                if state.get("Status") in ("exited", "dead"):
+                    return "the container %s (exit code %s)" % (state.get("Status"), state.get("ExitCode"))
+                return None
+
+            result = health.wait_http(url, deploy_timeout, interval=check["interval"], timeout=check["timeout"],
+                                      abort=abort, probe=self.probe, clock=self.clock, sleep=self.sleep)
+            if not result.ok:
+                message = health.http_failure_message(name, spec.host, result, deploy_timeout, self.logs_of(new))
+                self._fail_boot(new, message, result)
+            return result.to_dict()
+
+        def status():
+            new.reload()
+            return health_status(new)
+
+        readiness_delay = params.get("readiness_delay", 7)
+        result = health.wait_container(status, deploy_timeout, readiness_delay, clock=self.clock, sleep=self.sleep)
+        if not result.ok:
+            health_log = None
+            logs = ((new.attrs.get("State") or {}).get("Health") or {}).get("Log") or []
+            if logs:
+                health_log = (logs[-1].get("Output") or "").strip()
+            message = health.container_failure_message(name, spec.host, result, deploy_timeout, readiness_delay,
+                                                       self.logs_of(new), health_log)
+            self._fail_boot(new, message, result)
+        return result.to_dict()
+
+    def _fail_boot(self, new, message, result):
+        self.actions.append("docker stop %s (failed health check)" % new.name)
+        self._stop_quietly(new)
+        raise AppError(message, health=result.to_dict(), actions=list(self.actions),
+                       logs=self.logs_of(new).splitlines())
+
+    def _route_to(self, new, old):
+        """Make the route match, point it at ``new``, drain ``old``: the proxy contract, in that order."""
+        proxy = self._need_proxy()
+        spec = self.spec
+        home = spec.home
+        info = {}
+        ensured = proxy.ensure_route(home, spec.route(), check_mode=self.check_mode)
+        info["ensure"] = ensured
+        if ensured.get("changed"):
+            self.actions.append("proxy ensure route %s" % spec.route_name)
+            self.changed = True
+        new_ip = container_ip(new, spec.network) if new is not None else None
+        before_ip = proxy.live_target(home, spec.route_name)
+        if new_ip is None:  # check mode: the container does not exist yet
+            self.actions.append("proxy switch %s to <ip of %s> (was %s)"
+                                % (spec.route_name, spec.container_name(), before_ip))
+            self.changed = True
+            info["switch"] = {"changed": True, "before": before_ip, "after": None}
+        else:
+            # The proxy decides whether anything changes (address, followed container, DNS answer).
+            switched = proxy.switch_live_target(home, spec.route_name, new_ip, check_mode=self.check_mode,
+                                                container=new.name)
+            info["switch"] = switched
+            if switched.get("changed"):
+                self.actions.append("proxy switch %s to %s (was %s)" % (spec.route_name, new_ip, before_ip))
+                self.changed = True
+        old_ip = container_ip(old, spec.network) if old is not None else None
+        if old is not None and old_ip and old_ip != new_ip:
+            address = "%s:%d" % (old_ip, spec.app_port)
+            drain_timeout = spec.params.get("drain_timeout", 30)
+            self.actions.append("proxy drain %s (drain_timeout %s s)" % (address, drain_timeout))
+            if not self.check_mode:
+                info["drain"] = proxy.drain(home, address, drain_timeout)
+        return info
+
+    def _tag_latest(self, image):
+        spec = self.spec
+        latest_ref = spec.latest_image()
+        current = self.image(latest_ref)
+        if image is not None and current is not None and current.id == image.id:
+            return False
+        repo, tag = latest_ref.rsplit(":", 1)
+        self._do("docker tag %s %s" % (spec.image(), latest_ref), image.tag if image is not None else None, repo, tag)
+        return True
+
+    # -- other commands
+    def tag_latest(self):
+        image = self.image(self.spec.image())
+        if image is None:
+            raise AppError("image %s is not on this host: nothing to tag" % self.spec.image())
+        self._tag_latest(image)
+        return self.result()
+
+    def start(self):
+        spec = self.spec
+        name = spec.container_name()
+        container = self.container(name)
+        route_info = {}
+        if container is None:
+            # Kamal ignores errors of `docker start`; a missing container is worth saying though.
+            return self.result(msg="no container named %s" % name, container=None)
+        if (container.attrs.get("State") or {}).get("Status") != "running":
+            self._do("docker start %s" % name, container.start)
+            if not self.check_mode:
+                container.reload()
+        if spec.proxied:
+            current = container if self.check_mode else self.current_container()
+            if current is not None:
+                route_info = self._route_to(current, None)
+        return self.result(container=summary(container, spec), route=route_info)
+
+    def stop(self):
+        spec = self.spec
+        current = self.current_container()
+        route_info = {}
+        if current is None:
+            return self.result(container=None)
+        if spec.proxied:
+            proxy = self._need_proxy()
+            removed = proxy.remove_route(spec.home, spec.route_name, check_mode=self.check_mode)
+            route_info["remove"] = removed
+            if removed.get("changed"):
+                self.actions.append("proxy remove route %s" % spec.route_name)
+                self.changed = True
+        self.stop_container(current, spec.stop_timeout())
+        return self.result(container=summary(current, spec), route=route_info)
+
+    def remove(self, remove_images=False, remove_app_directory=False):
+        stopped = self.stop()
+        for container in self.list_containers():
+            if (container.attrs.get("State") or {}).get("Status") in ACTIVE_STATUSES and container.name != (
+                    (stopped.get("container") or {}).get("name")):
+                self.stop_container(container, self.spec.stop_timeout())
+        for container in self.list_containers():
+            self._do("docker container rm %s" % container.name, container.remove, force=True)
+        if remove_images:
+            for image in self.client.images.list(filters={"label": "service=%s" % self.spec.service}):
+                for ref in list(image.tags or [image.id]):
+                    self._do("docker rmi %s" % ref, self.client.images.remove, ref, force=True)
+        if remove_app_directory:
+            for path in (naming.app_directory(self.spec.service, self.spec.destination),
+                         naming.proxy_app_directory(self.spec.service, self.spec.destination)):
+                full = os.path.join(self.spec.home, path)
+                if os.path.exists(full):
+                    self._do("rm -r %s" % full, shutil.rmtree, full, True)
+        return self.result()
+
+    def details(self):
+        return self.result(containers=[summary(c, self.spec) for c in self.list_containers(ACTIVE_STATUSES)])
+
+    def containers(self):
+        return self.result(containers=[summary(c, self.spec) for c in self.list_containers(role=False)])
+
+    def images(self):
+        repo = self.spec.repository
+        self.spec.need_image()
+        found = []
+        for image in self.client.images.list(name=repo):
+            found.append({"id": image.id, "tags": list(image.tags or []),
+                          "created": image.attrs.get("Created"), "size": image.attrs.get("Size")})
+        return self.result(images=found)
+
+    def version(self):
+        return self.result(version=self.current_version())
+
+    def versions(self):
+        """Versions present as containers of this role (any state): what ``rollback`` can boot."""
+        found = []
+        for container in self.list_containers():
+            version = self.spec.version_of(container.name)
+            if "_replaced_" in version or "-exec-" in container.name:
+                continue
+            found.append({"version": version, "status": (container.attrs.get("State") or {}).get("Status"),
+                          "image": (container.attrs.get("Config") or {}).get("Image")})
+        return self.result(versions=[v["version"] for v in found], containers=found,
+                           current=self.current_version())
+
+    def stale_containers(self, stop=False):
+        current = self.current_container()
+        stale = [c for c in self.list_containers(ACTIVE_STATUSES) if current is None or c.id != current.id]
+        if stop:
+            for container in stale:
+                self.stop_container(container, self.spec.stop_timeout(), " (stale)")
+        return self.result(stale=[self.spec.version_of(c.name) for c in stale])
+
+    def logs(self, lines=None, since=None, grep=None, timestamps=True, container_id=None):
+        if container_id:
+            container = _docker.get_container(self.client, container_id)
+            if container is None:
+                raise AppError("no container %s" % container_id)
+        else:
+            container = self.current_container()
+        if container is None:
+            return self.result(msg="Nothing found", lines=[], container=None)
+        if lines is None and since is None and grep is None:
+            lines = 100
+        kwargs = {"stdout": True, "stderr": True, "timestamps": timestamps}
+        if lines is not None:
+            kwargs["tail"] = lines
+        if since is not None:
+            kwargs["since"] = _since(since)
+        data = container.logs(**kwargs)
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+        out = text.splitlines()
+        if grep:
+            pattern = re.compile(grep)
+            out = [line for line in out if pattern.search(line)]
+        return self.result(lines=out, container=container.name, msg=None if out else "Nothing found")
+
+    def run_exec(self, command, reuse=False, env=None, detach=False):
+        spec = self.spec
+        argv = _cmd(command)
+        if not argv:
+            raise AppError("exec needs a command (exec_command), e.g. ['bin/rails', 'db:migrate']")
+        env = env or {}
+        if reuse:
+            if detach:
+                raise AppError("exec: reuse and detach cannot be combined (as in Kamal)")
+            current = self.current_container()
+            if current is None:
+                raise AppError("exec reuse: no running container of %s on %s" % (spec.prefix, spec.host))
+            self._do("docker exec %s%s %s" % ("".join("--env %s " % shlex.quote("%s=%s" % kv) for kv in env.items()),
+                                              current.name, " ".join(shlex.quote(a) for a in argv)))
+            if self.check_mode:
+                return self.result(container=current.name)
+            code, output = current.exec_run(argv, environment=["%s=%s" % kv for kv in env.items()], demux=True)
+            return self._exec_result(current.name, code, output)
+        name = naming.exec_container_name(spec.service, spec.role, spec.version, spec.destination,
+                                          suffix=self.random_hex(3))
+        # Kamal's `app exec` container: role env, logging, volumes and options; no KAMAL_* env, hostname,
+        # labels or restart policy.
+        kwargs = spec.create_kwargs(kamal_env=False, exec_env=env)
+        kwargs.pop("restart_policy", None)
+        kwargs.pop("labels", None)
+        self._do(render_run(spec, name, None, spec.image(), dict(kwargs, command=argv), detach=detach,
+                            remove=not detach))
+        if self.check_mode:
+            return self.result(container=name)
+        kwargs.pop("command", None)
+        container = self.client.containers.create(spec.image(), command=argv, name=name, detach=True, **kwargs)
+        try:
+            container.start()
+            if detach:
+                return self.result(container=name, rc=None)
+            timeout = spec.params.get("exec_timeout")
+            waited = container.wait(timeout=timeout) if timeout else container.wait()
+            code = waited.get("StatusCode") if isinstance(waited, dict) else waited
+            stdout = container.logs(stdout=True, stderr=False)
+            stderr = container.logs(stdout=False, stderr=True)
+            return self._exec_result(name, code, (stdout, stderr))
+        finally:
+            if not detach:
+                try:
+                    container.remove(force=True)
+                except Exception:  # pylint: disable=broad-except
+                    pass
+
+    def _exec_result(self, name, code, output):
+        stdout, stderr = output if isinstance(output, tuple) else (output, b"")
+        stdout = (stdout or b"").decode("utf-8", "replace") if isinstance(stdout, bytes) else (stdout or "")
+        stderr = (stderr or b"").decode("utf-8", "replace") if isinstance(stderr, bytes) else (stderr or "")
+        result = self.result(container=name, rc=code, stdout=stdout, stderr=stderr,
+                             stdout_lines=stdout.splitlines(), stderr_lines=stderr.splitlines())
+        if code:
+            raise AppError("exec in %s exited with %s" % (name, code), **{k: v for k, v in result.items()
+                                                                          if k != "changed"})
+        return result
+
+    def prune(self, retain=5, containers=True, images=True):
+        """Kamal's ``prune all``, with retention per service AND destination (Kamal counts per service)."""
+        if retain < 1:
+            raise AppError("retain_containers must be at least 1")
+        spec = self.spec
+        removed_containers, removed_images = [], []
+        if containers:
+            dead = self.list_containers(("created", "exited", "dead"), role=False)
+            for container in dead[retain:]:
+                self._do("docker rm %s" % container.name, container.remove)
+                removed_containers.append(container.name)
+        if images:
+            spec.need_image()
+            label = "service=%s" % spec.service
+            dangling = self.client.images.list(filters={"label": label, "dangling": True})
+            if dangling:
+                self._do("docker image prune --force --filter label=%s" % label, self.client.images.prune,
+                         filters={"label": label, "dangling": True})
+            service_containers = _docker.containers_by_labels(self.client, {"service": spec.service})
+            in_use = set()
+            for container in service_containers:
+                if container.name in removed_containers:
+                    continue
+                in_use.add(container.attrs.get("Image"))
+                in_use.add((container.attrs.get("Config") or {}).get("Image"))
+            latest_prefix = spec.repository + ":latest"
+            for image in self.client.images.list(filters={"label": label}):
+                if image.id in in_use:
+                    continue
+                for tag in image.tags or []:
+                    if tag in in_use or tag == latest_prefix or tag.startswith(latest_prefix + "-"):
+                        continue
+                    self._do("docker rmi %s" % tag, self.client.images.remove, tag)
+                    removed_images.append(tag)
+        return self.result(removed_containers=removed_containers, removed_images=removed_images)
+
+    def maintenance(self, message=None):
+        proxy = self._need_proxy()
+        done = proxy.maintenance(self.spec.home, self.spec.route_name, message, check_mode=self.check_mode)
+        if done.get("changed"):
+            self.actions.append("proxy maintenance %s" % self.spec.route_name)
+            self.changed = True
+        return self.result(route=done)
+
+    def live(self):
+        proxy = self._need_proxy()
+        done = proxy.live(self.spec.home, self.spec.route_name, check_mode=self.check_mode)
+        if done.get("changed"):
+            self.actions.append("proxy live %s" % self.spec.route_name)
+            self.changed = True
+        return self.result(route=done)
+
+
+def _since(value):
+    """``--since``: a timestamp or a relative duration (``10m``, ``1h30m``) as Docker's logs API wants."""
+    text = str(value)
+    if re.match(r"^\d+$", text):
+        return int(text)
+    if _DURATION.fullmatch(text) or re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+", text):
+        return int(time.time() - _duration_ns("since", text) / 10 ** 9)
+    return text
+
+
+def write_private_file(path, content):
+    """Write ``content`` to ``path`` atomically with mode 0600 (parents created as needed)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+COMMANDS = ("boot", "start", "stop", "remove", "details", "containers", "images", "version", "versions", "logs",
+            "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live")
+
+
+def run(app, params):
+    """Dispatch ``params['command']`` to the manager; returns the module result."""
+    command = params.get("command") or "boot"
+    if command == "boot":
+        return app.boot(pull=params.get("pull") or "missing",
+                        check_service_label=params.get("check_service_label", True),
+                        stop_stale=params.get("stop_stale", False), tag_latest=params.get("tag_latest", True))
+    if command == "remove":
+        return app.remove(params.get("remove_images", False), params.get("remove_app_directory", False))
+    if command == "logs":
+        return app.logs(lines=params.get("lines"), since=params.get("since"), grep=params.get("grep"),
+                        timestamps=params.get("timestamps", True), container_id=params.get("container_id"))
+    if command == "exec":
+        return app.run_exec(params.get("exec_command"), reuse=params.get("reuse", False),
+                            env=params.get("exec_env"), detach=params.get("detach", False))
+    if command == "stale_containers":
+        return app.stale_containers(stop=params.get("stop", False))
+    if command == "prune":
+        return app.prune(retain=params.get("retain_containers", 5))
+    if command == "maintenance":
+        return app.maintenance(params.get("maintenance_message"))
+    if command in COMMANDS:
+        return getattr(app, command)()
+    raise AppError("unknown command %s (one of %s)" % (command, ", ".join(COMMANDS)))
