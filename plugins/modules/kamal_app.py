@@ -1,0 +1,544 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kamal_app
+short_description: Boot, switch and manage the app containers of one Kamal role on a server
+version_added: 0.1.0
+description:
+  - Runs on the server and drives its Docker engine through the Docker SDK for Python.
+  - With O(command=boot) (the default) it does a role's whole deploy step in one call, like C(kamal app boot)
+    for one host and role. It pulls the image, writes the role's env file (mode 0600, Kamal's path and
+    escaping) and renames a container already named for the version to C(<name>_replaced_<16 hex>). It then
+    runs the new container like Kamal's C(docker run) and waits for it to be healthy. For proxied roles the
+    route then moves to the new container and the old one drains. Finally the old container stops and
+    C(latest[-<destination>]) is tagged.
+  - Proxied roles (O(proxy) set) are healthy when the container answers 2xx on the health path at
+    C(<container ip>:<app_port>) within O(deploy_timeout), before the route moves. Other roles are healthy
+    when Docker's HEALTHCHECK says C(healthy), or when they are still running O(readiness_delay) seconds
+    after starting.
+  - When the health check fails, the new container is stopped, the old one keeps serving, and the error
+    names the probed URL, the last status or error, the timeout and the last 50 log lines of the new container.
+  - Idempotent. If the current running container of the role already is the version, from the same image
+    ID, with the same configuration and env (a digest kept in the C(kamal.deploy.spec) label), nothing is
+    touched and C(changed=false).
+  - Other commands are Kamal's C(app) subcommands for one host and role. They are C(start), C(stop),
+    C(remove), C(details), C(containers), C(images), C(version), C(logs), C(exec), C(stale_containers),
+    C(maintenance) and C(live). There are also C(prune) (retention per service and destination),
+    C(tag_latest) and C(versions) (the versions present as containers, for rollback).
+  - Every result lists the Docker and proxy operations performed in RV(actions). In check mode they are the
+    planned ones and nothing changes.
+author: kamal.deploy developers (@kamal-deploy)
+requirements:
+  - Docker SDK for Python (Debian C(python3-docker)) 5.0 or later on the server
+options:
+  command:
+    description: The Kamal C(app) subcommand to run.
+    type: str
+    default: boot
+    choices: [boot, start, stop, remove, details, containers, images, version, versions, logs, exec,
+              stale_containers, prune, tag_latest, maintenance, live]
+  service:
+    description: The Kamal C(service) name.
+    type: str
+    required: true
+  role:
+    description: The role whose containers are managed.
+    type: str
+    default: web
+  destination:
+    description: The destination (C(-d)), if any. It is part of the container names, labels and paths.
+    type: str
+  version:
+    description:
+      - The version to boot, start or exec, usually the git SHA the image was built from.
+      - Defaults to C(latest) (C(latest-<destination>)), as C(kamal app boot) without C(--version).
+    type: str
+  image:
+    description: The image repository with the registry, without a tag (C(<registry.server>/<image>)).
+    type: str
+  host:
+    description:
+      - The host name as written in deploy.yml. It is the value of C(KAMAL_HOST) and the start of the container
+        hostname. Pass C(inventory_hostname).
+      - Defaults to the server's own host name.
+    type: str
+  home:
+    description: The directory C(.kamal) lives in, the SSH user's home by default (as Kamal).
+    type: path
+  network:
+    description: The Docker network app containers join.
+    type: str
+    default: kamal
+  env:
+    description: Clear environment variables of the role on this host (root, role and tag envs merged).
+    type: dict
+    default: {}
+  secret_env:
+    description: Secret environment variables (name to value), written to the role's env file with mode 0600.
+    type: dict
+    default: {}
+  logging:
+    description:
+      - C(driver) and C(options) of the role's logging (root and role merged).
+      - C(max-size=10m) is added whenever the driver rotates files and no max-size is given.
+    type: dict
+    default: {}
+  volumes:
+    description: C(--volume) values for every app container.
+    type: list
+    elements: str
+    default: []
+  labels:
+    description: Custom labels, added after C(service), C(role) and C(destination).
+    type: dict
+    default: {}
+  options:
+    description:
+      - The role's C(options), as in deploy.yml. A key is a C(docker run) option without C(--), a list value
+        repeats it and C(true) is a bare flag.
+      - Options the Docker SDK cannot express fail with an error naming the option.
+    type: dict
+    default: {}
+  cmd:
+    description: The role's C(cmd), a string (split like a shell would) or a list.
+    type: raw
+  proxy:
+    description:
+      - The role's effective proxy settings. Leave unset for roles that do not run the proxy.
+      - Passed to the proxy backend as the route of C(<service>-<role>[-<destination>]).
+    type: dict
+    suboptions:
+      hosts:
+        description: Host names of the route (empty for a catch-all).
+        type: list
+        elements: str
+        default: []
+      path_prefixes:
+        description: Path prefixes of the route.
+        type: list
+        elements: str
+        default: []
+      strip_path_prefix:
+        description: Strip the path prefix before passing requests on.
+        type: bool
+        default: true
+      app_port:
+        description: The port the app listens on inside the container.
+        type: int
+        default: 80
+      tls:
+        description: Serve the route over HTTPS.
+        type: bool
+        default: false
+      tls_certificate_pem:
+        description: A custom certificate (PEM) instead of an ACME one.
+        type: str
+      tls_private_key_pem:
+        description: The key of O(proxy.tls_certificate_pem).
+        type: str
+      ssl_redirect:
+        description: Redirect HTTP to HTTPS when TLS is on.
+        type: bool
+        default: true
+      forward_headers:
+        description: Forward C(X-Forwarded-*) headers (unset is the proxy's default).
+        type: bool
+      response_timeout:
+        description: Seconds to wait for the app's response.
+        type: int
+      buffering:
+        description: C(requests), C(responses), C(memory), C(max_request_body), C(max_response_body).
+        type: dict
+        default: {}
+      healthcheck:
+        description: The health check of new containers.
+        type: dict
+        default: {}
+        suboptions:
+          path:
+            description: The health path.
+            type: str
+            default: /up
+          interval:
+            description: Seconds between probes.
+            type: int
+            default: 1
+          timeout:
+            description: Seconds one probe may take.
+            type: int
+            default: 5
+      log_request_headers:
+        description: Request headers to log.
+        type: list
+        elements: str
+        default: []
+      log_response_headers:
+        description: Response headers to log.
+        type: list
+        elements: str
+        default: []
+  readiness_delay:
+    description: Roles without the proxy and without a HEALTHCHECK pass when still running this many seconds after start.
+    type: int
+    default: 7
+  deploy_timeout:
+    description: Seconds a new container has to become healthy.
+    type: int
+    default: 30
+  drain_timeout:
+    description: Seconds in-flight requests get to finish on the old container (proxied roles). Also the
+      C(docker stop -t) of roles without the proxy.
+    type: int
+    default: 30
+  stop_timeout:
+    description: C(docker stop -t) for the old container. Without it, O(drain_timeout) for roles without the
+      proxy and Docker's default for proxied roles (Kamal 2.12).
+    type: int
+  retain_containers:
+    description: Stopped containers kept by O(command=prune), counted per service and destination.
+    type: int
+    default: 5
+  pull:
+    description: When to pull C(<image>:<version>). C(missing) pulls only when it is not on the server.
+    type: str
+    default: missing
+    choices: [missing, always, never]
+  check_service_label:
+    description: Refuse an image without the label C(service=<service>), as Kamal does.
+    type: bool
+    default: true
+  stop_stale:
+    description: With O(command=boot), first stop running containers of the role other than the current one
+      (C(kamal app stale_containers --stop), as C(kamal deploy) does).
+    type: bool
+    default: false
+  tag_latest:
+    description: With O(command=boot), tag the image C(latest[-<destination>]) after a successful boot.
+    type: bool
+    default: true
+  remove_images:
+    description: With O(command=remove), also remove the service's images. Kamal does this only when every role of the host is removed.
+    type: bool
+    default: false
+  remove_app_directory:
+    description: With O(command=remove), also remove C(.kamal/apps/<service>[-<destination>]) and the proxy's app config directory.
+    type: bool
+    default: false
+  lines:
+    description: With O(command=logs), the number of lines (100 unless O(since) or O(grep) is set).
+    type: int
+  since:
+    description: With O(command=logs), a timestamp or a duration such as C(10m).
+    type: str
+  grep:
+    description: With O(command=logs), keep the lines matching this regular expression.
+    type: str
+  timestamps:
+    description: With O(command=logs), prefix lines with timestamps.
+    type: bool
+    default: true
+  container_id:
+    description: With O(command=logs), read this container instead of the current one.
+    type: str
+  exec_command:
+    description: With O(command=exec), the command to run, a string (split like a shell would) or a list.
+    type: raw
+  exec_env:
+    description: With O(command=exec), extra environment variables.
+    type: dict
+    default: {}
+  reuse:
+    description: With O(command=exec), run in the current running container (C(docker exec)) instead of a new one.
+    type: bool
+    default: false
+  detach:
+    description: With O(command=exec), start the new container and return at once (it is not removed).
+    type: bool
+    default: false
+  exec_timeout:
+    description: With O(command=exec), seconds to wait for the command in a new container.
+    type: int
+  stop:
+    description: With O(command=stale_containers), stop them.
+    type: bool
+    default: false
+  maintenance_message:
+    description: With O(command=maintenance), the message of the 503 page (Kamal's C(--message)).
+    type: str
+attributes:
+  check_mode:
+    description: Can run in check mode and return the planned operations without changing anything.
+    support: full
+  diff_mode:
+    description: Returns the running container, image and live target before and after.
+    support: full
+notes:
+  - Clear env values, labels, volumes and options get the values a container gets from Kamal's shell
+    command line. C(${VAR}) is expanded from the server's environment, and control characters arrive
+    escaped (a newline as the two characters C(\n)).
+  - O(command=exec) without O(reuse) runs a new container named
+    C(<service>-<role>[-<destination>]-exec-<version>-<6 hex>) and removes it afterwards.
+seealso:
+  - name: Kamal app commands
+    description: The commands this module reimplements.
+    link: https://kamal-deploy.org/docs/commands/app/
+"""
+
+EXAMPLES = r"""
+- name: Boot version abc123 of the web role behind the proxy
+  kamal.deploy.kamal_app:
+    service: hey
+    role: web
+    version: abc123
+    image: registry.example.com/hey
+    host: "{{ inventory_hostname }}"
+    env:
+      RAILS_LOG_TO_STDOUT: "1"
+    secret_env:
+      RAILS_MASTER_KEY: "{{ rails_master_key }}"
+    proxy:
+      hosts: [hey.example.com]
+      app_port: 3000
+    stop_stale: true
+
+- name: Boot the workers (no proxy), passing when still running after 5 s
+  kamal.deploy.kamal_app:
+    service: hey
+    role: workers
+    version: abc123
+    image: registry.example.com/hey
+    cmd: bin/jobs
+    readiness_delay: 5
+
+- name: Run a migration in a new container
+  kamal.deploy.kamal_app:
+    command: exec
+    service: hey
+    version: abc123
+    image: registry.example.com/hey
+    exec_command: [bin/rails, db:migrate]
+
+- name: The last 20 log lines of the current container
+  kamal.deploy.kamal_app:
+    command: logs
+    service: hey
+    lines: 20
+
+- name: Keep 3 stopped containers per service and destination
+  kamal.deploy.kamal_app:
+    command: prune
+    service: hey
+    image: registry.example.com/hey
+    retain_containers: 3
+"""
+
+RETURN = r"""
+actions:
+  description: The Docker and proxy operations performed (in check mode, the planned ones).
+  returned: always
+  type: list
+  elements: str
+  sample: ["docker pull registry.example.com/hey:abc123", "docker run --detach --name hey-web-abc123 ...",
+           "proxy switch hey-web to 172.18.0.5 (was 172.18.0.4)", "docker stop hey-web-0ff1ce"]
+container:
+  description: The container booted, started or stopped (name, id, image, status, version, ip, labels).
+  returned: when a container is involved
+  type: dict
+version:
+  description: The version booted, or the current running version (O(command=version)).
+  returned: with O(command=boot) and O(command=version)
+  type: str
+old_version:
+  description: The version that was running before the boot.
+  returned: with O(command=boot)
+  type: str
+health:
+  description: How the health check went (URL, probes, time waited, last status).
+  returned: with O(command=boot) when a container was booted
+  type: dict
+route:
+  description: What the proxy backend did (route ensured, live target switched, drain).
+  returned: for proxied roles
+  type: dict
+timings:
+  description: Seconds spent in each phase of the boot (image, run, health, route, stop_old).
+  returned: with O(command=boot)
+  type: dict
+  sample: {"image": 0.4, "run": 0.3, "health": 1.2, "route": 0.5, "stop_old": 0.4}
+containers:
+  description: Containers of the role (O(command=details)), service and destination (O(command=containers)) or versions (O(command=versions)).
+  returned: with those commands
+  type: list
+  elements: dict
+versions:
+  description: Versions present as containers of the role, in any state.
+  returned: with O(command=versions)
+  type: list
+  elements: str
+images:
+  description: Images of the repository.
+  returned: with O(command=images)
+  type: list
+  elements: dict
+lines:
+  description: Log lines.
+  returned: with O(command=logs)
+  type: list
+  elements: str
+stale:
+  description: Versions of running containers other than the current one.
+  returned: with O(command=stale_containers)
+  type: list
+  elements: str
+removed_containers:
+  description: Containers removed by O(command=prune).
+  returned: with O(command=prune)
+  type: list
+  elements: str
+removed_images:
+  description: Image tags removed by O(command=prune).
+  returned: with O(command=prune)
+  type: list
+  elements: str
+rc:
+  description: Exit code of the command.
+  returned: with O(command=exec)
+  type: int
+stdout:
+  description: Output of the command.
+  returned: with O(command=exec)
+  type: str
+stderr:
+  description: Error output of the command.
+  returned: with O(command=exec)
+  type: str
+"""
+
+import socket
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.kamal.deploy.plugins.module_utils import _app
+from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+
+try:
+    from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
+except ImportError:  # only proxied roles need it; they fail with a clear message without it
+    _proxy = None
+
+
+class AppManager:
+    """One host, one role: builds the spec, connects, dispatches the command, shapes the result."""
+
+    def __init__(self, module):
+        self.module = module
+        params = dict(module.params)
+        if not params.get("host"):
+            params["host"] = socket.gethostname()
+        self.params = params
+        self.app = None
+
+    def run(self):
+        try:
+            spec = _app.RoleSpec(self.params)
+            client = _docker.connect()
+            self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=_proxy)
+            result = _app.run(self.app, self.params)
+        except _app.AppError as exc:
+            details = dict(exc.details)
+            details.setdefault("actions", list(self.app.actions) if self.app else [])
+            self.module.fail_json(msg=exc.message, **details)
+        except _docker.DockerError as exc:
+            self.module.fail_json(msg=str(exc), actions=list(self.app.actions) if self.app else [])
+        except Exception as exc:  # pylint: disable=broad-except
+            if _proxy is not None and isinstance(exc, getattr(_proxy, "ProxyError", ())):
+                self.module.fail_json(msg=str(exc), actions=list(self.app.actions) if self.app else [])
+            raise
+        if not self.module._diff:  # pylint: disable=protected-access
+            result.pop("diff", None)
+        self.module.exit_json(**result)
+
+
+def main():
+    argument_spec = dict(
+        command=dict(type="str", default="boot", choices=list(_app.COMMANDS)),
+        service=dict(type="str", required=True),
+        role=dict(type="str", default="web"),
+        destination=dict(type="str"),
+        version=dict(type="str"),
+        image=dict(type="str"),
+        host=dict(type="str"),
+        home=dict(type="path"),
+        network=dict(type="str", default="kamal"),
+        env=dict(type="dict", default={}),
+        secret_env=dict(type="dict", default={}, no_log=True),
+        logging=dict(type="dict", default={}),
+        volumes=dict(type="list", elements="str", default=[]),
+        labels=dict(type="dict", default={}),
+        options=dict(type="dict", default={}),
+        cmd=dict(type="raw"),
+        proxy=dict(type="dict", options=dict(
+            hosts=dict(type="list", elements="str", default=[]),
+            path_prefixes=dict(type="list", elements="str", default=[]),
+            strip_path_prefix=dict(type="bool", default=True),
+            app_port=dict(type="int", default=80),
+            tls=dict(type="bool", default=False),
+            tls_certificate_pem=dict(type="str", no_log=True),
+            tls_private_key_pem=dict(type="str", no_log=True),
+            ssl_redirect=dict(type="bool", default=True),
+            forward_headers=dict(type="bool"),
+            response_timeout=dict(type="int"),
+            buffering=dict(type="dict", default={}),
+            healthcheck=dict(type="dict", default={}, options=dict(
+                path=dict(type="str", default="/up"),
+                interval=dict(type="int", default=1),
+                timeout=dict(type="int", default=5),
+            )),
+            log_request_headers=dict(type="list", elements="str", default=[]),
+            log_response_headers=dict(type="list", elements="str", default=[]),
+        )),
+        readiness_delay=dict(type="int", default=7),
+        deploy_timeout=dict(type="int", default=30),
+        drain_timeout=dict(type="int", default=30),
+        stop_timeout=dict(type="int"),
+        retain_containers=dict(type="int", default=5),
+        pull=dict(type="str", default="missing", choices=["missing", "always", "never"]),
+        check_service_label=dict(type="bool", default=True),
+        stop_stale=dict(type="bool", default=False),
+        tag_latest=dict(type="bool", default=True),
+        remove_images=dict(type="bool", default=False),
+        remove_app_directory=dict(type="bool", default=False),
+        lines=dict(type="int"),
+        since=dict(type="str"),
+        grep=dict(type="str"),
+        timestamps=dict(type="bool", default=True),
+        container_id=dict(type="str"),
+        exec_command=dict(type="raw"),
+        exec_env=dict(type="dict", default={}),
+        reuse=dict(type="bool", default=False),
+        detach=dict(type="bool", default=False),
+        exec_timeout=dict(type="int"),
+        stop=dict(type="bool", default=False),
+        maintenance_message=dict(type="str"),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("command", "boot", ("image",)), ("command", "exec", ("image", "exec_command")),
+                     ("command", "images", ("image",)), ("command", "tag_latest", ("image",))],
+    )
+    if not _docker.HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker", url=_docker.DOCKER_LIBRARY_URL),
+                         exception=_docker.DOCKER_IMPORT_ERROR)
+    AppManager(module).run()
+
+
+if __name__ == "__main__":
+    main()
