@@ -19,6 +19,8 @@ cp /etc/ssh/lab-hostkeys/ssh_host_* /etc/ssh/ && chmod 600 /etc/ssh/ssh_host_*_k
 if [ "${WITH_DOCKER:-1}" = 1 ]; then
   regs=$(printf '%s' "${INSECURE_REGISTRIES:-}" | awk -F, '{for(i=1;i<=NF;i++) printf "%s\"%s\"", (i>1?",":""), $i}')
   printf '{"storage-driver":"overlay2","insecure-registries":[%s]}\n' "$regs" > /etc/docker/daemon.json
+  # After `docker restart` of the server, pid files of the previous dockerd/containerd would stop them.
+  rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
   dockerd >/var/log/dockerd.log 2>&1 &
 fi
 exec /usr/sbin/sshd -D -e
