@@ -1,0 +1,230 @@
+"""kamal.deploy.deploy / rollback against the lab, as a user runs them: a git project with config/deploy.yml.
+
+One project per module: v1, then v2 and a rollback under steady load (0 failed requests), an identical
+rerun (changed=0), a check run (nothing changes), and a broken image that fails with its diagnostic
+while the running version keeps answering.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+import threading
+import time
+import urllib.request
+import uuid
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class App:
+    """A Kamal project in a temporary git repository, deployed with ansible-playbook."""
+
+    def __init__(self, lab, root):
+        self.lab, self.root = lab, root
+        self.service = f"dz{uuid.uuid4().hex[:6]}"
+        self.host = f"{self.service}.lab.test"
+        (root / "config").mkdir()
+        (root / ".kamal").mkdir()
+        (root / "app").mkdir()
+        config = {
+            "service": self.service, "image": self.service, "servers": {"web": list(lab.ips)},
+            "proxy": {"host": self.host, "app_port": 80},
+            "registry": {"server": lab.registry, "username": "lab", "password": ["KAMAL_REGISTRY_PASSWORD"]},
+            "builder": {"arch": "amd64"},
+            "env": {"clear": {"APP_NAME": self.service}, "secret": ["APP_SECRET"]},
+            "ssh": {"keys": [lab.state["ssh_key"]], "config": lab.ssh_config},
+            "readiness_delay": 0, "deploy_timeout": 4, "drain_timeout": 5,
+        }
+        (root / "config" / "deploy.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        (root / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=none\nAPP_SECRET=s3cr3t-value\n")
+        (root / "ansible.cfg").write_text(textwrap.dedent(f"""\
+            [defaults]
+            collections_path = {os.environ['ANSIBLE_COLLECTIONS_PATH']}
+            interpreter_python = /usr/bin/python3
+            forks = 20
+            [inventory]
+            unparsed_is_failed = True
+            enable_plugins = kamal.deploy.kamal, host_list, script, auto, yaml, ini, toml
+            [ssh_connection]
+            pipelining = True
+            ssh_args = -o ControlMaster=auto -o ControlPersist=60s
+            """))
+        (root / "config" / "group_vars").mkdir()
+        (root / "config" / "group_vars" / "all.yml").write_text(f"kamal_proxy_image: {lab.registry}/kamal-lab/proxy:2.11\n")
+        hooks = root / ".kamal" / "hooks"
+        hooks.mkdir()
+        for name in ("pre-connect", "pre-build", "pre-deploy", "post-deploy"):
+            shutil.copy(os.path.join(REPO, "tests", "fixtures", "hooks", "record"), hooks / name)
+        self.hook_log = root / "hooks.log"
+        self.git("init", "-q")
+
+    def hook_records(self):
+        """Each hook run as a dict of what it saw, in order."""
+        if not self.hook_log.exists():
+            return []
+        records = []
+        for chunk in self.hook_log.read_text().split("--\n"):
+            lines = [line for line in chunk.splitlines() if "=" in line]
+            if lines:
+                records.append(dict(line.split("=", 1) for line in lines))
+        return records
+
+    def git(self, *args):
+        return subprocess.run(["git", "-C", str(self.root), "-c", "user.email=t@example.test", "-c", "user.name=t", *args],
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    def commit(self, version, healthy=True):
+        (self.root / "app" / "index.html").write_text(f"app {version}\n")
+        up = self.root / "app" / "up"
+        if healthy:
+            up.write_text("ok\n")
+        elif up.exists():
+            up.unlink()
+        (self.root / "Dockerfile").write_text(textwrap.dedent("""\
+            FROM kamal-lab/busybox:1
+            COPY app/ /www/
+            CMD ["sh", "-c", "trap 'exit 0' TERM INT; [ -f /www/up ] || echo 'boot error: no /up in this build' >&2; httpd -f -p 80 -h /www & wait"]
+            """))
+        self.git("add", "-A")
+        self.git("commit", "-qm", version)
+        return self.git("rev-parse", "HEAD")
+
+    def playbook(self, name, *args, check=True):
+        env = dict(os.environ, ANSIBLE_CONFIG=str(self.root / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", HOOK_LOG=str(self.hook_log))
+        env.pop("VERSION", None)
+        res = subprocess.run(["ansible-playbook", "-i", "config/deploy.yml", f"kamal.deploy.{name}", *args],
+                             cwd=self.root, env=env, capture_output=True, text=True, check=False)
+        if check:
+            assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
+        return res
+
+    def get(self, ip, timeout=3):
+        req = urllib.request.Request(f"http://{ip}/", headers={"Host": self.host})
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            return res.status, res.read().decode().strip()
+
+    def versions_served(self):
+        return {ip: self.get(ip)[1] for ip in self.lab.ips}
+
+    def containers(self, ip):
+        out = self.lab.ssh(ip, f"docker ps -a --filter label=service={self.service} --format '{{{{.ID}}}} {{{{.Names}}}} {{{{.State}}}}'").stdout
+        return sorted(out.splitlines())
+
+
+class Load:
+    """Steady traffic to every server through the proxy: a new connection per request, failures counted."""
+
+    def __init__(self, app, clients_per_server=2):
+        self.app, self.stop = app, threading.Event()
+        self.requests = self.failures = 0
+        self.errors, self.lock = [], threading.Lock()
+        self.threads = [threading.Thread(target=self.run, args=(ip,), daemon=True)
+                        for ip in app.lab.ips for _ in range(clients_per_server)]
+
+    def run(self, ip):
+        while not self.stop.is_set():
+            try:
+                status, _body = self.app.get(ip)
+                ok = status == 200
+                err = None if ok else f"{ip}: HTTP {status}"
+            except OSError as e:
+                ok, err = False, f"{ip}: {e}"
+            with self.lock:
+                self.requests += 1
+                if not ok:
+                    self.failures += 1
+                    self.errors.append(err)
+            time.sleep(0.01)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
+@pytest.fixture(scope="module")
+def app(lab, tmp_path_factory):
+    project = App(lab, tmp_path_factory.mktemp("deploy"))
+    yield project
+    for ip in lab.ips:
+        lab.ssh(ip, f"docker ps -aq --filter label=service={project.service} | xargs -r docker rm -f; "
+                    f"rm -rf .kamal/apps/{project.service}", check=False)
+    subprocess.run(["ansible", "all", "-i", ",".join(lab.ips) + ",", "-m", "kamal.deploy.kamal_proxy",
+                    "-a", f"command=remove_route name={project.service}-web"], env=lab.ansible_env(), capture_output=True, check=False)
+
+
+def changed_counts(output):
+    return [int(n) for n in re.findall(r"changed=(\d+)", output.split("PLAY RECAP")[-1])]
+
+
+def test_deploy_v1_serves_it_on_every_server(app):
+    v1 = app.commit("v1")
+    app.playbook("deploy")
+    assert app.versions_served() == {ip: "app v1" for ip in app.lab.ips}
+    app.v1 = v1
+    hooks = app.hook_records()
+    assert [h["hook"] for h in hooks] == ["pre-connect", "pre-build", "pre-deploy", "post-deploy"]
+    assert all(h["KAMAL_VERSION"] == v1 and h["KAMAL_COMMAND"] == "deploy" and h["KAMAL_SERVICE"] == app.service for h in hooks)
+    assert hooks[0]["KAMAL_HOSTS"] == ",".join(app.lab.ips)
+    assert hooks[2]["KAMAL_LOCK"] == "true" and hooks[3]["KAMAL_LOCK"] == "false" and "KAMAL_RUNTIME" in hooks[3]
+    env = app.lab.ssh(app.lab.ips[0], f"docker exec {app.service}-web-{v1} env").stdout
+    assert "APP_SECRET=s3cr3t-value" in env and f"KAMAL_VERSION={v1}" in env
+    mode = app.lab.ssh(app.lab.ips[0], f"stat -c %a .kamal/apps/{app.service}/env/roles/web.env").stdout.strip()
+    assert mode == "600"
+
+
+def test_v2_then_rerun_then_check_then_rollback_lose_no_request(app):
+    with Load(app) as load:
+        time.sleep(0.5)
+        v2 = app.commit("v2")
+        app.playbook("deploy")
+        assert app.versions_served() == {ip: "app v2" for ip in app.lab.ips}
+
+        rerun = app.playbook("deploy")
+        assert changed_counts(rerun.stdout) == [0] * len(app.lab.ips), rerun.stdout[-3000:]
+
+        before = {ip: app.containers(ip) for ip in app.lab.ips}
+        planned = app.playbook("deploy", "--check", "--diff", "-e", f"version={app.v1}", "-e", "skip_push=true")
+        assert "changed=1" in planned.stdout  # the plan says it would boot v1 ...
+        assert {ip: app.containers(ip) for ip in app.lab.ips} == before  # ... and nothing moved
+        assert app.versions_served() == {ip: "app v2" for ip in app.lab.ips}
+
+        app.playbook("rollback", "-e", f"version={app.v1}")
+        assert app.versions_served() == {ip: "app v1" for ip in app.lab.ips}
+        time.sleep(0.5)
+    assert load.requests > 100
+    assert load.failures == 0, load.errors[:10]
+    app.v2 = v2
+
+
+def test_rollback_to_a_version_missing_somewhere_changes_nothing(app):
+    before = {ip: app.containers(ip) for ip in app.lab.ips}
+    res = app.playbook("rollback", "-e", "version=nosuchversion", check=False)
+    assert res.returncode != 0
+    assert "The app version 'nosuchversion' is not available" in res.stdout
+    assert {ip: app.containers(ip) for ip in app.lab.ips} == before
+
+
+def test_a_broken_image_fails_with_its_diagnostic_and_the_old_version_keeps_serving(app):
+    app.commit("broken", healthy=False)
+    with Load(app, clients_per_server=1) as load:
+        res = app.playbook("deploy", check=False)
+    assert res.returncode != 0
+    out = res.stdout
+    assert "/up" in out and "404" in out, out[-4000:]
+    assert "deploy_timeout" in out
+    assert "boot error: no /up in this build" in out
+    assert load.failures == 0, load.errors[:10]
+    assert app.versions_served() == {ip: "app v1" for ip in app.lab.ips}
+    # The failed deploy released its lock.
+    assert app.lab.ssh(app.lab.ips[0], f"test -e .kamal/lock-{app.service}", check=False).returncode == 1
