@@ -4,7 +4,6 @@ One project per module: v1, then v2 and a rollback under steady load (0 failed r
 rerun (changed=0), a check run (nothing changes), and a broken image that fails with its diagnostic
 while the running version keeps answering.
 """
-import json
 import os
 import re
 import shutil
@@ -124,7 +123,7 @@ class Load:
         self.requests = self.failures = 0
         self.errors, self.lock = [], threading.Lock()
         self.threads = [threading.Thread(target=self.run, args=(ip,), daemon=True)
-                        for ip in app.lab.ips for _ in range(clients_per_server)]
+                        for ip in app.lab.ips for _client in range(clients_per_server)]
 
     def run(self, ip):
         while not self.stop.is_set():
