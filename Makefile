@@ -19,12 +19,12 @@ PYTEST := KAMAL_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLE
 # `timed NAME`: wraps a recipe line, printing how long the stage took.
 timed = t0=$$(date +%s); trap 'echo "== $(1): $$(( $$(date +%s) - t0 )) s"' EXIT;
 
-.PHONY: help demo test venv collection lab lab-down unit sanity integration molecule clean
+.PHONY: help demo test venv collection lab lab-down unit sanity integration molecule bench clean
 
 help:
 	@echo "make demo   start the lab and deploy the demo app (prints its URL)"
 	@echo "make test   every test: sanity, unit, integration against the lab, molecule"
-	@echo "make lab | lab-down | unit | sanity | integration | molecule | collection | clean"
+	@echo "make lab | lab-down | unit | sanity | integration | molecule | bench | collection | clean"
 
 # The virtualenv is rebuilt when requirements.txt changes.
 $(VENV)/.stamp: requirements.txt
@@ -86,6 +86,10 @@ test: venv
 
 demo: collection lab
 	@$(call timed,demo) $(BIN)/python tests/lab/demo.py
+
+# Figures, not tests: deploy wall time on the lab (1 and 3 servers, cold and v1 -> v2).
+bench: collection lab
+	@$(call timed,bench) $(BIN)/python bench/deploy_time.py
 
 clean:
 	rm -rf build
