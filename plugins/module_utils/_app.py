@@ -1286,3 +1286,21 @@ def run(app, params):
     if command in COMMANDS:
         return getattr(app, command)()
     raise AppError("unknown command %s (one of %s)" % (command, ", ".join(COMMANDS)))
+
+
+def audit_message(command, params, result):
+    """Kamal's audit line for a command that changed something (None when there is nothing to record)."""
+    if not result.get("changed"):
+        return None
+    version = result.get("version") or params.get("version")
+    messages = {
+        "boot": "Booted app version %s" % version,
+        "start": "Started app version %s" % version,
+        "stop": "Stopped app",
+        "remove": "Removed app container with version %s" % version,
+        "exec": "Executed cmd '%s' on app version %s" % (params.get("exec_command"), version),
+        "prune": "Pruned containers and images",
+        "maintenance": "Maintenance mode on",
+        "live": "Maintenance mode off",
+    }
+    return messages.get(command)

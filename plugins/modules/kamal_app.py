@@ -272,6 +272,15 @@ options:
   maintenance_message:
     description: With O(command=maintenance), the message of the 503 page (Kamal's C(--message)).
     type: str
+  performer:
+    description: Who runs the deploy, as written in the audit log (Kamal uses C(git config user.email)).
+    type: str
+  audit:
+    description:
+      - Append Kamal's audit line (C(Booted app version V), C(Stopped app)...) to C(~/.kamal/<service>[-<destination>]-audit.log)
+        when the command changed something. Secret values are masked in it.
+    type: bool
+    default: true
 attributes:
   check_mode:
     description: Can run in check mode and return the planned operations without changing anything.
@@ -425,7 +434,7 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kamal.deploy.plugins.module_utils import _app
+from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 
 try:
@@ -461,9 +470,19 @@ class AppManager:
             if _proxy is not None and isinstance(exc, getattr(_proxy, "ProxyError", ())):
                 self.module.fail_json(msg=str(exc), actions=list(self.app.actions) if self.app else [])
             raise
+        self.audit(result)
         if not self.module._diff:  # pylint: disable=protected-access
             result.pop("diff", None)
         self.module.exit_json(**result)
+
+    def audit(self, result):
+        """Kamal's audit line on this host for what changed; secret values never reach it."""
+        message = _app.audit_message(self.params["command"], self.params, result)
+        if message and self.params.get("audit", True):
+            result["audit"] = _audit.record(
+                self.app.spec.home, self.params["service"], message, self.params.get("performer") or "kamal.deploy",
+                destination=self.params.get("destination"), role=self.params.get("role"),
+                secrets=[str(v) for v in (self.params.get("secret_env") or {}).values()], check_mode=self.module.check_mode)
 
 
 def main():
@@ -527,6 +546,8 @@ def main():
         exec_timeout=dict(type="int"),
         stop=dict(type="bool", default=False),
         maintenance_message=dict(type="str"),
+        performer=dict(type="str"),
+        audit=dict(type="bool", default=True),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

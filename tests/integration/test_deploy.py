@@ -93,11 +93,18 @@ class App:
         self.git("commit", "-qm", version)
         return self.git("rev-parse", "HEAD")
 
-    def playbook(self, name, *args, check=True):
+    def playbook_env(self):
         env = dict(os.environ, ANSIBLE_CONFIG=str(self.root / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", HOOK_LOG=str(self.hook_log))
         env.pop("VERSION", None)
+        return env
+
+    def start_playbook(self, name, *args):
+        return subprocess.Popen(["ansible-playbook", "-i", "config/deploy.yml", f"kamal.deploy.{name}", *args], cwd=self.root,
+                                env=self.playbook_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def playbook(self, name, *args, check=True):
         res = subprocess.run(["ansible-playbook", "-i", "config/deploy.yml", f"kamal.deploy.{name}", *args],
-                             cwd=self.root, env=env, capture_output=True, text=True, check=False)
+                             cwd=self.root, env=self.playbook_env(), capture_output=True, text=True, check=False)
         if check:
             assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
         return res
@@ -176,6 +183,10 @@ def test_deploy_v1_serves_it_on_every_server(app):
     assert all(h["KAMAL_VERSION"] == v1 and h["KAMAL_COMMAND"] == "deploy" and h["KAMAL_SERVICE"] == app.service for h in hooks)
     assert hooks[0]["KAMAL_HOSTS"] == ",".join(app.lab.ips)
     assert hooks[2]["KAMAL_LOCK"] == "true" and hooks[3]["KAMAL_LOCK"] == "false" and "KAMAL_RUNTIME" in hooks[3]
+    for ip in app.lab.ips:
+        audit = app.lab.ssh(ip, f"cat .kamal/{app.service}-audit.log").stdout
+        assert re.search(rf"^\[\S+Z\] \[[^]]+\] \[web\] Booted app version {v1}$", audit, re.M), audit
+        assert "s3cr3t-value" not in audit
     env = app.lab.ssh(app.lab.ips[0], f"docker exec {app.service}-web-{v1} env").stdout
     assert "APP_SECRET=s3cr3t-value" in env and f"KAMAL_VERSION={v1}" in env
     mode = app.lab.ssh(app.lab.ips[0], f"stat -c %a .kamal/apps/{app.service}/env/roles/web.env").stdout.strip()
@@ -214,6 +225,19 @@ def test_rollback_to_a_version_missing_somewhere_changes_nothing(app):
     assert {ip: app.containers(ip) for ip in app.lab.ips} == before
 
 
+def test_two_deploys_started_together_let_exactly_one_through(app):
+    runs = [app.start_playbook("deploy", "-e", f"version={app.v2}", "-e", "skip_push=true") for _run in range(2)]
+    outputs = [(run.wait(timeout=300), run.stdout.read()) for run in runs]
+    winners = [out for rc, out in outputs if rc == 0]
+    losers = [out for rc, out in outputs if rc != 0]
+    assert len(winners) == 1 and len(losers) == 1, [out[-2000:] for _rc, out in outputs]
+    assert "Deploy lock already in place" in losers[0] and "Locked by" in losers[0], losers[0][-3000:]
+    # The loser stopped at the lock: it booted nothing.
+    assert "Boot web" not in losers[0].split("Acquire the deploy lock")[-1]
+    assert app.versions_served() == {ip: "app v2" for ip in app.lab.ips}
+    assert app.lab.ssh(app.lab.ips[0], f"test -e .kamal/lock-{app.service}", check=False).returncode == 1
+
+
 def test_a_broken_image_fails_with_its_diagnostic_and_the_old_version_keeps_serving(app):
     app.commit("broken", healthy=False)
     with Load(app, clients_per_server=1) as load:
@@ -224,6 +248,6 @@ def test_a_broken_image_fails_with_its_diagnostic_and_the_old_version_keeps_serv
     assert "deploy_timeout" in out
     assert "boot error: no /up in this build" in out
     assert load.failures == 0, load.errors[:10]
-    assert app.versions_served() == {ip: "app v1" for ip in app.lab.ips}
+    assert app.versions_served() == {ip: "app v2" for ip in app.lab.ips}
     # The failed deploy released its lock.
     assert app.lab.ssh(app.lab.ips[0], f"test -e .kamal/lock-{app.service}", check=False).returncode == 1
