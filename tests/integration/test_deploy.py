@@ -238,6 +238,26 @@ def test_two_deploys_started_together_let_exactly_one_through(app):
     assert app.lab.ssh(app.lab.ips[0], f"test -e .kamal/lock-{app.service}", check=False).returncode == 1
 
 
+def test_a_deploy_killed_with_sigterm_releases_its_lock(app):
+    vm1 = app.lab.ips[0]
+    run = app.start_playbook("deploy", "-e", f"version={app.v1}", "-e", "skip_push=true")
+    deadline = time.monotonic() + 60
+    while app.lab.ssh(vm1, f"test -e .kamal/lock-{app.service}", check=False).returncode != 0:
+        assert run.poll() is None and time.monotonic() < deadline, "the deploy never took the lock"
+        time.sleep(0.2)
+    run.terminate()
+    run.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while app.lab.ssh(vm1, f"test -e .kamal/lock-{app.service}", check=False).returncode == 0:
+        assert time.monotonic() < deadline, "the lock of the killed deploy is still there after 30 s"
+        time.sleep(0.5)
+    # Each server serves one whole version, old or new.
+    assert set(app.versions_served().values()) <= {"app v1", "app v2"}
+    # And the next deploy runs.
+    app.playbook("deploy", "-e", f"version={app.v2}", "-e", "skip_push=true")
+    assert app.versions_served() == {ip: "app v2" for ip in app.lab.ips}
+
+
 def test_a_broken_image_fails_with_its_diagnostic_and_the_old_version_keeps_serving(app):
     app.commit("broken", healthy=False)
     with Load(app, clients_per_server=1) as load:
