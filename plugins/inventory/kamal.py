@@ -73,11 +73,15 @@ import re
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
+from ansible.utils.display import Display
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config import KamalConfigError, load_config
 
 DEPLOY_FILE = re.compile(r"^deploy(?:\.(?P<destination>[^.]+))?\.ya?ml$")
 SOURCE_SUFFIXES = (".kamal.yml", ".kamal.yaml")
+GIT_VERSION_ERROR = "Can't use commit hash as version"
+
+display = Display()
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable):
@@ -118,13 +122,26 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             version = None
             if not os.path.exists(config_file):
                 raise AnsibleParserError(f"{path}: a destination file needs its base config {config_file}, which does not exist")
+        version_error = None
         try:
-            config = load_config(config_file, destination=destination or None, version=version or None)
+            try:
+                config = load_config(config_file, destination=destination or None, version=version or None)
+            except KamalConfigError as e:
+                if not getattr(e, "kamal_message", str(e)).startswith(GIT_VERSION_ERROR):
+                    raise
+                # Not a git repository: the inventory still loads; a playbook fails on it only when no
+                # version is given (-e version=...), with this reason.
+                version_error = str(e)
+                config = load_config(config_file, destination=destination or None, resolve_version=False)
         except KamalConfigError as e:
-            raise AnsibleParserError(f"Kamal config {config_file}: {e}") from None
-        self._populate(config, path)
+            message = f"Kamal config {config_file}: {e}"
+            # Ansible goes on to try its other inventory plugins, and the yaml one "parses" a deploy.yml into
+            # nonsense groups, hiding this error unless -vvv: say it loudly here.
+            display.error(message)
+            raise AnsibleParserError(message) from None
+        self._populate(config, path, version_error)
 
-    def _populate(self, config, path):
+    def _populate(self, config, path, version_error=None):
         inventory = self.inventory
         groups = config.inventory_groups()
         # Playbooks target these: every host that runs a role / an accessory (Kamal's app_hosts, accessory_hosts).
@@ -140,6 +157,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             for host in hosts:
                 inventory.add_host(host, group=group)
         everything = config.to_dict()
+        everything["secret_names"] = config.secret_names()
+        everything["version_error"] = version_error
         inventory.set_variable("all", "kamal", everything)
         strict = self.get_option("strict") if self.has_option("strict") else False
         for host in config.all_hosts:

@@ -1266,9 +1266,17 @@ def run(app, params):
     """Dispatch ``params['command']`` to the manager; returns the module result."""
     command = params.get("command") or "boot"
     if command == "boot":
-        return app.boot(pull=params.get("pull") or "missing",
-                        check_service_label=params.get("check_service_label", True),
-                        stop_stale=params.get("stop_stale", False), tag_latest=params.get("tag_latest", True))
+        result = app.boot(pull=params.get("pull") or "missing",
+                          check_service_label=params.get("check_service_label", True),
+                          stop_stale=params.get("stop_stale", False), tag_latest=params.get("tag_latest", True))
+        if params.get("prune"):
+            # Kamal prunes after every deploy; in the same call it costs no extra round trip to the server.
+            pruned = app.prune(retain=params.get("retain_containers", 5))
+            result["boot_changed"] = result["changed"]
+            result["pruned"] = {"containers": pruned["removed_containers"], "images": pruned["removed_images"]}
+            result["changed"] = result["changed"] or bool(pruned["removed_containers"] or pruned["removed_images"])
+            result["actions"] = pruned["actions"]
+        return result
     if command == "remove":
         return app.remove(params.get("remove_images", False), params.get("remove_app_directory", False))
     if command == "logs":
@@ -1290,7 +1298,7 @@ def run(app, params):
 
 def audit_message(command, params, result):
     """Kamal's audit line for a command that changed something (None when there is nothing to record)."""
-    if not result.get("changed"):
+    if not result.get("boot_changed", result.get("changed")):
         return None
     version = result.get("version") or params.get("version")
     messages = {

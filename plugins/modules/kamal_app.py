@@ -272,6 +272,12 @@ options:
   maintenance_message:
     description: With O(command=maintenance), the message of the 503 page (Kamal's C(--message)).
     type: str
+  prune:
+    description:
+      - With O(command=boot), prune after a successful boot in the same call (Kamal's C(prune all) after a deploy):
+        stopped containers beyond O(retain_containers) for this service and destination, and unused images.
+    type: bool
+    default: false
   performer:
     description: Who runs the deploy, as written in the audit log (Kamal uses C(git config user.email)).
     type: str
@@ -548,6 +554,7 @@ def main():
         maintenance_message=dict(type="str"),
         performer=dict(type="str"),
         audit=dict(type="bool", default=True),
+        prune=dict(type="bool", default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -194,3 +194,18 @@ def test_rollback_boots_a_fresh_container_from_the_old_version(world):
     assert any(a.startswith("docker rename app-web-v1 app-web-v1_replaced_") for a in result["actions"])
     assert running(world.engine) == ["app-web-v1"]
     assert result["old_version"] == "v2"
+
+
+def test_boot_with_prune_prunes_in_the_same_call_and_audits_only_the_boot(tmp_path):
+    w = World(tmp_path)
+    for version in ("v1", "v2"):
+        w.run(version=version, readiness_delay=0)
+    booted = w.run(version="v1", readiness_delay=0, prune=True, retain_containers=1)
+    # v1 was renamed aside and booted anew; with retain 1 the stopped v2 stays, the renamed v1 goes.
+    assert booted["boot_changed"] is True
+    assert booted["pruned"] == {"containers": ["app-web-v1_replaced_00000000000000a2"], "images": []}
+    assert any(a.startswith("docker rm ") for a in booted["actions"])
+    assert _app.audit_message("boot", {"version": "v1"}, booted) == "Booted app version v1"
+    # Nothing to boot, nothing left to prune: no change, no audit line.
+    again = w.run(version="v1", readiness_delay=0, prune=True, retain_containers=1)
+    assert again["changed"] is False and _app.audit_message("boot", {"version": "v1"}, again) is None

@@ -1,0 +1,143 @@
+"""Deploy wall time, kamal.deploy against the real Kamal 2.11, side by side on the same lab servers.
+
+    .venv/bin/python bench/vs_kamal.py [--runs 5] [--servers 1,3] [--delays 0,7]
+
+Like for like, as Kamal can run here: a worker role (proxy: false, primary_role: workers), the same image
+already in the lab registry (labelled service=<service>), `kamal deploy --skip-push --version=V` against
+`ansible-playbook kamal.deploy.deploy -e skip_push=true -e version=V`, with the same readiness_delay.
+Runs alternate between the tools. "cold" = first deploy (no container or image of the service on the
+servers), "warm" = v1 -> v2, "noop" = the same version again. Prints a table with the ratio ours/Kamal
+and writes build/bench/vs_kamal.json.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(REPO, "build", "collections")
+KAMAL = os.path.join(os.path.dirname(sys.executable), "kamal")
+
+
+def sh(args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+
+
+class Side:
+    """One tool's project: config/deploy.yml for a worker-only service on the given hosts."""
+
+    def __init__(self, tool, lab, hosts, delay, root):
+        self.tool, self.lab, self.hosts, self.root = tool, lab, hosts, root
+        self.service = f"{tool[:3]}{uuid.uuid4().hex[:6]}"
+        os.makedirs(os.path.join(root, "config"))
+        os.makedirs(os.path.join(root, ".kamal"))
+        config = {
+            "service": self.service, "image": self.service,
+            "servers": {"workers": {"hosts": hosts, "proxy": False}}, "primary_role": "workers",
+            "registry": {"server": lab["registry"], "username": "lab", "password": ["KAMAL_REGISTRY_PASSWORD"]},
+            "builder": {"arch": "amd64"}, "readiness_delay": delay,
+            "ssh": {"user": "root", "keys": [lab["ssh_key"]], "keys_only": True, "config": lab["ssh_config"]},
+        }
+        with open(os.path.join(root, "config", "deploy.yml"), "w", encoding="utf-8") as f:
+            yaml.safe_dump(config, f)
+        with open(os.path.join(root, ".kamal", "secrets"), "w", encoding="utf-8") as f:
+            f.write("KAMAL_REGISTRY_PASSWORD=none\n")
+        with open(os.path.join(root, "ansible.cfg"), "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(f"""\
+                [defaults]
+                collections_path = {COLLECTIONS}
+                interpreter_python = /usr/bin/python3
+                forks = 20
+                [inventory]
+                unparsed_is_failed = True
+                enable_plugins = kamal.deploy.kamal, host_list, script, auto, yaml, ini, toml
+                [ssh_connection]
+                pipelining = True
+                ssh_args = -o ControlMaster=auto -o ControlPersist=60s
+                """))
+        for version in ("v1", "v2"):   # the image Kamal expects: <registry>/<service>:<version>, labelled
+            tag = f"{lab['registry_push']}/{self.service}:{version}"
+            sh(["docker", "build", "-q", "-t", tag, "-"], input=f"FROM kamal-lab/demo-app:{version}\nLABEL service={self.service}\n",
+               env=dict(os.environ, DOCKER_BUILDKIT="0"))
+            sh(["docker", "push", "-q", tag])
+
+    def deploy(self, version):
+        if self.tool == "kamal":
+            cmd = [KAMAL, "deploy", "--skip-push", f"--version={version}"]
+            env = dict(os.environ)
+        else:
+            cmd = ["ansible-playbook", "-i", "config/deploy.yml", "kamal.deploy.deploy", "-e", "skip_push=true",
+                   "-e", f"version={version}"]
+            env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(self.root, "ansible.cfg"),
+                       PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+        t0 = time.monotonic()
+        res = subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True, check=False)
+        elapsed = time.monotonic() - t0
+        if res.returncode != 0:
+            raise SystemExit(f"{self.tool} deploy {version} failed:\n{res.stdout[-3000:]}{res.stderr[-2000:]}")
+        return elapsed
+
+    def wipe(self):
+        """Back to cold: no container, image, env file or lock of the service on the servers."""
+        for ip in self.hosts:
+            subprocess.run(["ssh", "-F", self.lab["ssh_config"], ip,
+                            f"docker ps -aq --filter label=service={self.service} | xargs -r docker rm -f >/dev/null; "
+                            f"docker images --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | grep '/{self.service}:' | xargs -r docker rmi -f >/dev/null; "
+                            f"rm -rf .kamal/apps/{self.service} .kamal/lock-{self.service}"], check=False, capture_output=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--servers", default="1,3")
+    parser.add_argument("--delays", default="0,7")
+    args = parser.parse_args()
+    with open(os.path.join(REPO, "build", "lab", "lab.json"), encoding="utf-8") as f:
+        lab = json.load(f)
+    rows = []
+    for delay in [int(d) for d in args.delays.split(",")]:
+        for count in [int(n) for n in args.servers.split(",")]:
+            hosts = [s["ip"] for s in lab["servers"]][:count]
+            if len(hosts) < count:
+                raise SystemExit(f"the lab has {len(hosts)} servers; bring it up with --servers {count}")
+            times = {tool: {"cold": [], "warm": [], "noop": []} for tool in ("kamal", "ours")}
+            with tempfile.TemporaryDirectory(prefix="bench-vs-") as tmp:
+                sides = {tool: Side(tool, lab, hosts, delay, os.path.join(tmp, tool)) for tool in ("kamal", "ours")}
+                try:
+                    for run in range(args.runs):
+                        order = ("kamal", "ours") if run % 2 == 0 else ("ours", "kamal")
+                        for tool in order:
+                            side = sides[tool]
+                            side.wipe()
+                            times[tool]["cold"].append(side.deploy("v1"))
+                            times[tool]["warm"].append(side.deploy("v2"))
+                            times[tool]["noop"].append(side.deploy("v2"))
+                finally:
+                    for side in sides.values():
+                        side.wipe()
+            for phase in ("cold", "warm", "noop"):
+                k, o = statistics.median(times["kamal"][phase]), statistics.median(times["ours"][phase])
+                rows.append({"readiness_delay": delay, "servers": count, "phase": phase, "kamal_s": round(k, 2),
+                             "ours_s": round(o, 2), "ratio": round(o / k, 2), "runs": args.runs,
+                             "raw": {"kamal": times["kamal"][phase], "ours": times["ours"][phase]}})
+                print(f"delay {delay}  {count} server(s)  {phase:4}  Kamal {k:5.1f} s   ours {o:5.1f} s   ours/Kamal {o / k:4.2f}",
+                      flush=True)
+    out = os.path.join(REPO, "build", "bench")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "vs_kamal.json"), "w", encoding="utf-8") as f:
+        json.dump({"rows": rows}, f, indent=2)
+    print("\n| readiness_delay | servers | deploy | Kamal 2.11 (s) | kamal.deploy (s) | ours/Kamal |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['readiness_delay']} | {r['servers']} | {r['phase']} | {r['kamal_s']} | {r['ours_s']} | {r['ratio']} |")
+
+
+if __name__ == "__main__":
+    main()
