@@ -127,7 +127,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "deploy_time.json"), "w", encoding="utf-8") as f:
         json.dump({"runs": args.runs, "rows": rows}, f, indent=2)
-    print(f"\n| role | servers | cold (s) | warm v1->v2 (s) |\n|---|---|---|---|")
+    print("\n| role | servers | cold (s) | warm v1->v2 (s) |\n|---|---|---|---|")
     for r in rows:
         print(f"| {r['role']} | {r['servers']} | {r['cold_median_s']} | {r['warm_median_s']} |")
 

@@ -274,8 +274,8 @@ options:
     type: str
   prune:
     description:
-      - With O(command=boot), prune after a successful boot in the same call (Kamal's C(prune all) after a deploy):
-        stopped containers beyond O(retain_containers) for this service and destination, and unused images.
+      - With O(command=boot), prune after a successful boot in the same call (Kamal's C(prune all) after a deploy),
+        removing stopped containers beyond O(retain_containers) for this service and destination, and unused images.
     type: bool
     default: false
   performer:
