@@ -15,7 +15,8 @@ SANITY_ROOT := $(CURDIR)/build/sanity/ansible_collections/kamal/deploy
 SANITY_VENV := $(CURDIR)/build/sanity-venv
 ANSIBLE_CORE := $(shell sed -n 's/^ansible-core==//p' requirements.txt)
 LAB := $(BIN)/python tests/lab/lab.py
-PYTEST := KAMAL_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/pytest
+# stdin from /dev/null: ansible refuses a non-blocking stdin, and no test reads it.
+PYTEST := KAMAL_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/pytest </dev/null
 # `timed NAME`: wraps a recipe line, printing how long the stage took.
 timed = t0=$$(date +%s); trap 'echo "== $(1): $$(( $$(date +%s) - t0 )) s"' EXIT;
 
@@ -75,7 +76,7 @@ integration: collection lab
 
 molecule: collection lab
 	@$(call timed,molecule) \
-	cd extensions && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/molecule test --all
+	cd extensions && PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(BIN)/molecule test --all </dev/null
 
 test: venv
 	@$(call timed,make test) \

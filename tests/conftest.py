@@ -15,6 +15,12 @@ if not os.path.isdir(os.path.join(COLLECTIONS_PATH, "ansible_collections", "kama
         "(or set KAMAL_COLLECTIONS_PATH)"
     )
 sys.path.insert(0, COLLECTIONS_PATH)
+# ansible refuses to start with a non-blocking stdin (a parent such as a CI runner or a shell's `&` may
+# hand one down); the tests never read stdin.
+try:
+    os.set_blocking(sys.stdin.fileno(), True)
+except (OSError, ValueError, AttributeError):
+    pass
 # Tests run ansible-playbook / ansible-inventory from the same virtualenv as pytest.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 # Subprocesses (ansible-playbook, ansible-inventory) must load the same copy the tests import.
