@@ -4,6 +4,7 @@ One project per module: v1, then v2 and a rollback under steady load (0 failed r
 rerun (changed=0), a check run (nothing changes), and a broken image that fails with its diagnostic
 while the running version keeps answering.
 """
+import json
 import os
 import re
 import shutil
@@ -100,11 +101,13 @@ class App:
 
     def start_playbook(self, name, *args):
         return subprocess.Popen(["ansible-playbook", "-i", "config/deploy.yml", f"kamal.deploy.{name}", *args], cwd=self.root,
-                                env=self.playbook_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                env=self.playbook_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                stdin=subprocess.DEVNULL)
 
     def playbook(self, name, *args, check=True):
         res = subprocess.run(["ansible-playbook", "-i", "config/deploy.yml", f"kamal.deploy.{name}", *args],
-                             cwd=self.root, env=self.playbook_env(), capture_output=True, text=True, check=False)
+                             cwd=self.root, env=self.playbook_env(), capture_output=True, text=True, check=False,
+                             stdin=subprocess.DEVNULL)
         if check:
             assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
         return res
@@ -256,6 +259,19 @@ def test_a_deploy_killed_with_sigterm_releases_its_lock(app):
     # And the next deploy runs.
     app.playbook("deploy", "-e", f"version={app.v2}", "-e", "skip_push=true")
     assert app.versions_served() == {ip: "app v2" for ip in app.lab.ips}
+
+
+def test_a_manual_lock_blocks_deploys_until_released(app):
+    app.playbook("lock_acquire", "-e", json.dumps({"message": "Migrating the database"}))
+    status = app.playbook("lock_status").stdout
+    assert "Migrating the database" in status, status[-2000:]
+    blocked = app.playbook("deploy", "-e", f"version={app.v2}", "-e", "skip_push=true", check=False)
+    assert blocked.returncode != 0
+    assert "Deploy lock already in place" in blocked.stdout and "Migrating the database" in blocked.stdout
+    app.playbook("lock_release")
+    assert "no deploy lock" in app.playbook("lock_status").stdout.lower()
+    audit = app.playbook("audit").stdout
+    assert f"Booted app version {app.v2}" in audit
 
 
 def test_a_broken_image_fails_with_its_diagnostic_and_the_old_version_keeps_serving(app):

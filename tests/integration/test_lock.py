@@ -30,7 +30,8 @@ class Lock:
         module_args = dict({"command": command, "service": self.service}, **args)
         cmd = [ANSIBLE, HOST, "-i", self.lab.inventory, "-m", "kamal.deploy.kamal_lock", "-a", json.dumps(module_args),
                "--one-line"] + (["--check"] if check else []) + (["--diff"] if diff else [])
-        res = subprocess.run(cmd, env=self.lab.ansible_env(), capture_output=True, text=True, timeout=180, check=False)
+        res = subprocess.run(cmd, env=self.lab.ansible_env(), capture_output=True, text=True, timeout=180, check=False,
+                             stdin=subprocess.DEVNULL)
         for line in res.stdout.splitlines():
             match = re.match(r"^(\S+) \| ([A-Z]+!?) => (\{.*\})$", line)
             if match and match.group(1) == HOST:
@@ -75,6 +76,7 @@ def kamal(lab, lock, tmp_path):
 
     def run(*args, check=True):
         res = subprocess.run([KAMAL] + list(args) + ["--version=v1"], cwd=str(tmp_path), capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL,
                              timeout=120, check=False)
         if check and res.returncode != 0:
             raise AssertionError("kamal %s failed (%s): %s%s" % (" ".join(args), res.returncode, res.stdout, res.stderr))
