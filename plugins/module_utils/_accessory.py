@@ -29,10 +29,10 @@ import pwd
 import re
 import shlex
 import shutil
-import tempfile
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _app
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 
 SPEC_LABEL = _app.SPEC_LABEL
@@ -432,55 +432,26 @@ def observed_spec(container):
     }
 
 
-def write_file(path, content, mode):
-    """Write bytes atomically (temp file + rename) with ``mode``."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 # The manager ------------------------------------------------------------------------------------------------
 
-class Accessory:
+class Accessory(_docker.Operations):
     """Kamal's accessory commands for one accessory on one host."""
 
     def __init__(self, client, spec, check_mode=False, proxy=None, random_hex=naming.random_hex):
+        super().__init__(check_mode)
         self.client = client
         self.spec = spec
-        self.check_mode = check_mode
         self.proxy = proxy
         self.random_hex = random_hex
-        self.actions = []
-        self.changed = False
         self.warnings = []
         self._logged_in = False
 
     # -- helpers
-    def _do(self, action, func=None, *args, **kwargs):
-        """Record an operation and perform it unless in check mode."""
-        self.actions.append(action)
-        self.changed = True
-        if self.check_mode or func is None:
-            return None
-        return _docker.call(action, func, *args, **kwargs)
-
     def result(self, **data):
-        data.setdefault("changed", self.changed)
-        data["actions"] = list(self.actions)
         data["service_name"] = self.spec.svc_name
         if self.warnings:
             data["warnings_list"] = list(self.warnings)
-        return data
+        return super().result(**data)
 
     def container(self):
         """The container named exactly ``<svc_name>``, any state."""
@@ -593,7 +564,7 @@ class Accessory:
             if current != item["content"]:
                 self._do("upload %s (%d bytes, sha256 %s)" % (path, len(item["content"]), _digest(item["content"], 12)))
                 if not self.check_mode:
-                    write_file(path, item["content"], item["mode"])
+                    _files.write_atomic(path, item["content"], item["mode"])
                     mode = item["mode"]
             if mode != item["mode"] and not (self.check_mode and current != item["content"]):
                 self._do("chmod %04o %s" % (item["mode"], path))

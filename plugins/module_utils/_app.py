@@ -22,10 +22,10 @@ import os
 import re
 import shlex
 import shutil
-import tempfile
 import time
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _health as health
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 
@@ -658,30 +658,21 @@ def summary(container, spec=None):
 
 # The manager ------------------------------------------------------------------------------------------------
 
-class App:
+class App(_docker.Operations):
     """Kamal's app commands for one role on one host."""
 
     def __init__(self, client, spec, check_mode=False, proxy=None, random_hex=naming.random_hex,
                  clock=time.monotonic, sleep=time.sleep, probe=health.http_probe):
+        super().__init__(check_mode)
         self.client = client
         self.spec = spec
-        self.check_mode = check_mode
         self.proxy = proxy
         self.random_hex = random_hex
         self.clock = clock
         self.sleep = sleep
         self.probe = probe
-        self.actions = []
-        self.changed = False
 
     # -- helpers
-    def _do(self, action, func=None, *args, **kwargs):
-        """Record an operation and perform it unless in check mode."""
-        self.actions.append(action)
-        self.changed = True
-        if self.check_mode or func is None:
-            return None
-        return _docker.call(action, func, *args, **kwargs)
 
     def _need_proxy(self):
         if self.proxy is None:
@@ -735,11 +726,6 @@ class App:
             self._do(action, container.stop)
         else:
             self._do(action, container.stop, timeout=timeout)
-
-    def result(self, **data):
-        data.setdefault("changed", self.changed)
-        data["actions"] = list(self.actions)
-        return data
 
     # -- image and env file
     def ensure_image(self, pull="missing", check_label=True):
@@ -1240,22 +1226,8 @@ def _since(value):
 
 
 def write_private_file(path, content):
-    """Write ``content`` to ``path`` atomically with mode 0600 (parents created as needed)."""
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """An env file: 0600 in 0700 directories, atomically."""
+    _files.write_atomic(path, content, 0o600, dir_mode=0o700)
 
 
 COMMANDS = ("boot", "start", "stop", "remove", "details", "containers", "images", "version", "versions", "logs",

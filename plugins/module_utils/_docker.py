@@ -112,6 +112,29 @@ def call(context, func, *args, **kwargs):
         raise DockerError(error_message(exc, context))
 
 
+class Operations:
+    """The manager core every module shares: each Docker operation is recorded (the module's ``actions``,
+    the plan in check mode) and performed only outside check mode, through :func:`call`."""
+
+    def __init__(self, check_mode=False):
+        self.check_mode = check_mode
+        self.actions = []
+        self.changed = False
+
+    def _do(self, action, func=None, *args, **kwargs):
+        """Record an operation and perform it unless in check mode (``func=None``: record only)."""
+        self.actions.append(action)
+        self.changed = True
+        if self.check_mode or func is None:
+            return None
+        return call(action, func, *args, **kwargs)
+
+    def result(self, **data):
+        data.setdefault("changed", self.changed)
+        data["actions"] = list(self.actions)
+        return data
+
+
 # --- containers -----------------------------------------------------------------------------------
 
 def find_container(client, name):

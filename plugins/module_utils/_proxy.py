@@ -49,6 +49,7 @@ except ImportError:  # pragma: no cover
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _caddy
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming
 
 CONTAINER_NAME = _naming.PROXY_CONTAINER_NAME
@@ -96,23 +97,8 @@ def _read_json(path, default=None):
 
 
 def _write(home, path, content, mode=0o644):
-    """Atomic write: a temp file in <proxy>/tmp (same filesystem, not a dir dnsmasq watches) + rename."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp_dir = _path(home, "tmp")
-    os.makedirs(tmp_dir, exist_ok=True)
-    tmp = os.path.join(tmp_dir, "%s.%d.%d" % (os.path.basename(path), os.getpid(), random.randint(0, 1 << 30)))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Atomic write, the temp file in <proxy>/tmp: same filesystem, and not a directory dnsmasq watches."""
+    _files.write_atomic(path, content, mode, tmp_dir=_path(home, "tmp"))
 
 
 def _remove(path):
@@ -627,20 +613,14 @@ def foreign_message(container, takeover_hint=True):
     return text
 
 
-class ProxyContainer:
+class ProxyContainer(_docker.Operations):
     """boot / reboot / remove / details / logs of the kamal-proxy container on this server."""
 
     def __init__(self, client, home, check_mode=False):
+        super().__init__(check_mode)
         self.client = client
         self.home = home
-        self.check_mode = check_mode
-        self.actions = []
         self.warnings = []
-        self.changed = False
-
-    def _act(self, text):
-        self.actions.append(text)
-        self.changed = True
 
     # images ---------------------------------------------------------------------------------------
     def ensure_image(self, image, dockerfile=None, build_args=None):
@@ -652,13 +632,13 @@ class ProxyContainer:
             recipe = hashlib.sha256(json.dumps([dockerfile, sorted(args.items())]).encode("utf-8")).hexdigest()[:16]
             if found is not None and _docker.image_labels(found).get(RECIPE_LABEL) == recipe:
                 return found.id
-            self._act("build image %s (%s)" % (image, ", ".join("%s=%s" % kv for kv in sorted(args.items()))))
+            self._do("build image %s (%s)" % (image, ", ".join("%s=%s" % kv for kv in sorted(args.items()))))
             if self.check_mode:
                 return found.id if found is not None else None
             return _docker.build_image(self.client, image, dockerfile, args, {RECIPE_LABEL: recipe}).id
         if found is not None:
             return found.id
-        self._act("pull image %s" % image)
+        self._do("pull image %s" % image)
         if self.check_mode:
             return None
         return _docker.pull_image(self.client, image).id
@@ -669,22 +649,22 @@ class ProxyContainer:
         directory = proxy_dir(self.home)
         missing = [d for d in SUBDIRS if not os.path.isdir(os.path.join(directory, d))]
         if missing:
-            self._act("mkdir %s/{%s}" % (directory, ",".join(missing)))
+            self._do("mkdir %s/{%s}" % (directory, ",".join(missing)))
             if not self.check_mode:
                 for sub in missing:
                     os.makedirs(os.path.join(directory, sub), exist_ok=True)
         for path, (content, mode) in sorted(extra_files.items()):
             if _read(path) != content:
-                self._act("write %s" % path)
+                self._do("write %s" % path)
                 if not self.check_mode:
                     _write(self.home, path, content, mode)
         if _read_json(_path(self.home, "settings.json")) != settings:
-            self._act("write %s" % _path(self.home, "settings.json"))
+            self._do("write %s" % _path(self.home, "settings.json"))
             if not self.check_mode:
                 _write(self.home, _path(self.home, "settings.json"), json.dumps(settings, indent=1, sort_keys=True) + "\n")
         config = _caddy.build_config(settings, list(_records(self.home).values()))
         if _read_json(_path(self.home, "caddy.json")) != config:
-            self._act("write %s" % _path(self.home, "caddy.json"))
+            self._do("write %s" % _path(self.home, "caddy.json"))
             if not self.check_mode:
                 _write(self.home, _path(self.home, "caddy.json"), _caddy.config_json(config))
         return config
@@ -699,7 +679,7 @@ class ProxyContainer:
         if not takeover:
             raise ProxyError(foreign_message(container))
         new_name = "%s_replaced_%s" % (CONTAINER_NAME, _naming.random_hex(8))
-        self._act("stop foreign container %s (%s) and rename it %s" % (
+        self._do("stop foreign container %s (%s) and rename it %s" % (
             CONTAINER_NAME, _docker.container_summary(container)["image"], new_name))
         if not self.check_mode:
             _docker.call("stopping the foreign kamal-proxy", container.stop, timeout=10)
@@ -707,7 +687,7 @@ class ProxyContainer:
         return None
 
     def _run(self, spec):
-        self._act("run container %s (%s)" % (CONTAINER_NAME, spec["image"]))
+        self._do("run container %s (%s)" % (CONTAINER_NAME, spec["image"]))
         if self.check_mode:
             return
         _docker.call("starting %s" % CONTAINER_NAME, self.client.containers.run, **spec)
@@ -727,11 +707,11 @@ class ProxyContainer:
         if self.check_mode:
             running = running_config(self.home)
             if running is not None and running != config:
-                self._act("load Caddy config")
+                self._do("load Caddy config")
             return
         running = running_config(self.home)
         if running != config:
-            self._act("load Caddy config")
+            self._do("load Caddy config")
             load_config(self.home, config)
 
     def repair_targets(self):
@@ -743,18 +723,24 @@ class ProxyContainer:
             container = _docker.find_container(self.client, container_ref) or _docker.get_container(self.client, container_ref)
             new_ip = _docker.container_ip(container, NETWORK) if container is not None else ""
             if new_ip and new_ip != ip:
-                self._act("route %s: target %s moved %s -> %s" % (name, container_ref, ip, new_ip))
+                self._do("route %s: target %s moved %s -> %s" % (name, container_ref, ip, new_ip))
                 if not self.check_mode:
                     switch_live_target(self.home, name, new_ip, container=container_ref)
 
-    def boot(self, image, dockerfile=None, build_args=None, run=None, acme=None, takeover=False):
+    def _prepare(self, run, acme, takeover):
+        """What boot and reboot start with: the wanted settings, the state before, our container (a foreign
+        kamal-proxy is an error unless taken over) and the kamal network."""
         settings, extra_files = desired_settings(self.home, run, acme)
         before = self.describe()
         container = self.current()
         if container is not None:
             container = self._take_over_or_fail(container, takeover)
         if _docker.ensure_network(self.client, NETWORK, self.check_mode):
-            self._act("create network %s" % NETWORK)
+            self._do("create network %s" % NETWORK)
+        return settings, extra_files, before, container
+
+    def boot(self, image, dockerfile=None, build_args=None, run=None, acme=None, takeover=False):
+        settings, extra_files, before, container = self._prepare(run, acme, takeover)
         image_id = self.ensure_image(image, dockerfile, build_args)
         config = self.ensure_files(settings, extra_files)
         spec = run_spec(self.home, image, run)
@@ -766,7 +752,7 @@ class ProxyContainer:
                 self.warnings.append("kamal-proxy runs with another image or run configuration than asked; "
                                      "run the proxy reboot (kamal_proxy state=reboot) to apply it")
             if _docker.container_state(container) != "running":
-                self._act("start container %s" % CONTAINER_NAME)
+                self._do("start container %s" % CONTAINER_NAME)
                 if not self.check_mode:
                     _docker.call("starting %s" % CONTAINER_NAME, container.start)
                     self._wait_ready()
@@ -777,17 +763,11 @@ class ProxyContainer:
         return self._result(before)
 
     def reboot(self, image, dockerfile=None, build_args=None, run=None, acme=None, takeover=False):
-        settings, extra_files = desired_settings(self.home, run, acme)
-        before = self.describe()
-        container = self.current()
-        if container is not None:
-            container = self._take_over_or_fail(container, takeover)
-        if _docker.ensure_network(self.client, NETWORK, self.check_mode):
-            self._act("create network %s" % NETWORK)
+        settings, extra_files, before, container = self._prepare(run, acme, takeover)
         self.ensure_image(image, dockerfile, build_args)
         self.ensure_files(settings, extra_files)
         if container is not None:
-            self._act("stop and remove container %s" % CONTAINER_NAME)
+            self._do("stop and remove container %s" % CONTAINER_NAME)
             if not self.check_mode:
                 _docker.call("stopping %s" % CONTAINER_NAME, container.stop, timeout=30)
                 _docker.call("removing %s" % CONTAINER_NAME, container.remove, force=True, v=True)
@@ -808,12 +788,12 @@ class ProxyContainer:
             if not _is_ours(container):
                 raise ProxyError(foreign_message(container, takeover_hint=False) +
                                  " Remove it yourself if you mean to: docker rm -f %s" % CONTAINER_NAME)
-            self._act("stop and remove container %s" % CONTAINER_NAME)
+            self._do("stop and remove container %s" % CONTAINER_NAME)
             if not self.check_mode:
                 _docker.call("stopping %s" % CONTAINER_NAME, container.stop, timeout=30)
                 _docker.call("removing %s" % CONTAINER_NAME, container.remove, force=True, v=True)
         if os.path.isdir(proxy_dir(self.home)):
-            self._act("rm -r %s (the %s volume with certificates is kept)" % (proxy_dir(self.home), DATA_VOLUME))
+            self._do("rm -r %s (the %s volume with certificates is kept)" % (proxy_dir(self.home), DATA_VOLUME))
             if not self.check_mode:
                 shutil.rmtree(proxy_dir(self.home))
         return self._result(before)
