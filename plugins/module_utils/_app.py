@@ -1260,7 +1260,9 @@ def run(app, params):
     if command == "stale_containers":
         return app.stale_containers(stop=params.get("stop", False))
     if command == "prune":
-        return app.prune(retain=params.get("retain_containers", 5))
+        only = params.get("prune_only")
+        return app.prune(retain=params.get("retain_containers", 5), containers=only != "images",
+                         images=only != "containers")
     if command == "maintenance":
         return app.maintenance(params.get("maintenance_message"))
     if command in COMMANDS:

@@ -272,6 +272,10 @@ options:
   maintenance_message:
     description: With O(command=maintenance), the message of the 503 page (Kamal's C(--message)).
     type: str
+  prune_only:
+    description: With O(command=prune), prune only stopped containers or only unused images (C(kamal prune containers|images)).
+    type: str
+    choices: [containers, images]
   prune:
     description:
       - With O(command=boot), prune after a successful boot in the same call (Kamal's C(prune all) after a deploy),
@@ -552,6 +556,7 @@ def main():
         exec_timeout=dict(type="int"),
         stop=dict(type="bool", default=False),
         maintenance_message=dict(type="str"),
+        prune_only=dict(type="str", choices=["containers", "images"]),
         performer=dict(type="str"),
         audit=dict(type="bool", default=True),
         prune=dict(type="bool", default=False),
