@@ -153,7 +153,7 @@ def admin(home, method, path, body=None, timeout=60.0):
     sock = admin_socket(home)
     if not os.path.exists(sock):
         raise ProxyError("kamal-proxy is not running on this host (no admin socket at %s): boot it first "
-                         "(kamal.deploy.proxy_boot, or kamal.deploy.kamal_proxy state=boot)" % sock)
+                         "(kamal.deploy.proxy_boot, or kamal.deploy.kamal_proxy command=boot)" % sock)
     conn = _UnixHTTPConnection(sock, timeout)
     try:
         headers = {"Host": _caddy.ADMIN_ORIGIN}
@@ -776,10 +776,13 @@ class ProxyContainer(_docker.Operations):
             self.repair_targets()
         return self._result(before)
 
-    def remove(self, force=False):
+    def remove(self, force=False, keep_in_use=False):
         before = self.describe()
         apps = os.path.join(self.home, _naming.apps_directory())
         installed = sorted(os.listdir(apps)) if os.path.isdir(apps) else []
+        if installed and not force and keep_in_use:
+            self.warnings.append("Not removing the proxy, as other apps are installed (%s in %s)" % (", ".join(installed), apps))
+            return self._result(before)
         if installed and not force:
             raise ProxyError("Not removing the proxy, as other apps are installed (%s in %s), ignore this check with "
                              "force=true (kamal proxy remove --force)" % (", ".join(installed), apps))

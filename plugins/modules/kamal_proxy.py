@@ -23,7 +23,7 @@ author: kamal.deploy developers (@kamal-deploy)
 requirements:
   - Docker SDK for Python (Debian package C(python3-docker), 5.0.3 or later) on the server
 options:
-  state:
+  command:
     description:
       - V(boot) makes sure the proxy runs (starts it when stopped, runs it when missing); like C(kamal proxy boot),
         an existing container is not recreated, a warning says when its image or run options differ.
@@ -35,7 +35,6 @@ options:
     type: str
     default: boot
     choices: [boot, reboot, remove, details, logs, route, remove_route, maintenance, live]
-    aliases: [command]
   home:
     description: Home directory of the deploy user on the server; C(.kamal/proxy) lives there. Defaults to the remote user's home.
     type: path
@@ -104,11 +103,17 @@ options:
     type: bool
     default: false
   force:
-    description: With O(state=remove), remove the proxy even though apps are installed (C(kamal proxy remove --force)).
+    description: With O(command=remove), remove the proxy even though apps are installed (C(kamal proxy remove --force)).
+    type: bool
+    default: false
+  keep_in_use:
+    description:
+      - With O(command=remove), leave the proxy in place when apps are still installed (C(changed=false), a warning
+        names them) instead of failing; what C(kamal remove) does after removing its own app.
     type: bool
     default: false
   route:
-    description: The route for O(state=route), with Kamal's proxy semantics.
+    description: The route for O(command=route), with Kamal's proxy semantics.
     type: dict
     suboptions:
       name:
@@ -167,11 +172,11 @@ options:
         type: list
         elements: str
   name:
-    description: Route name for O(state=remove_route), O(state=maintenance) and O(state=live).
+    description: Route name for O(command=remove_route), O(command=maintenance) and O(command=live).
     type: str
   target:
     description:
-      - With O(state=route), the container (name, or its IP on the C(kamal) network) the route sends traffic to.
+      - With O(command=route), the container (name, or its IP on the C(kamal) network) the route sends traffic to.
         The old target is drained (see O(drain_timeout)); stopping it is the caller's business.
     type: str
   drain_timeout:
@@ -182,13 +187,13 @@ options:
     description: Message of the 503 page in maintenance mode (Kamal's C(app maintenance --message)).
     type: str
   lines:
-    description: With O(state=logs), the number of last lines.
+    description: With O(command=logs), the number of last lines.
     type: int
   since:
-    description: With O(state=logs), only lines newer than this (C(30s), C(5m), C(2h) or a UNIX timestamp).
+    description: With O(command=logs), only lines newer than this (C(30s), C(5m), C(2h) or a UNIX timestamp).
     type: str
   grep:
-    description: With O(state=logs), only lines containing this text.
+    description: With O(command=logs), only lines containing this text.
     type: str
 notes:
   - Check mode and diff mode are exact; RV(actions) lists the Docker operations performed or, in check mode, planned.
@@ -204,14 +209,14 @@ attributes:
 EXAMPLES = r"""
 - name: Boot the proxy, building its image on the server
   kamal.deploy.kamal_proxy:
-    state: boot
+    command: boot
     dockerfile: "{{ lookup('ansible.builtin.file', 'Dockerfile') }}"
     run:
       log_max_size: 30m
 
 - name: Route app.example.com to the web role, with TLS from Let's Encrypt
   kamal.deploy.kamal_proxy:
-    state: route
+    command: route
     route:
       name: app-web
       hosts: [app.example.com]
@@ -221,13 +226,13 @@ EXAMPLES = r"""
 
 - name: Maintenance mode
   kamal.deploy.kamal_proxy:
-    state: maintenance
+    command: maintenance
     name: app-web
     maintenance_message: Back in ten minutes
 
 - name: Live again
   kamal.deploy.kamal_proxy:
-    state: live
+    command: live
     name: app-web
 """
 
@@ -240,19 +245,19 @@ actions:
   sample: ["create network kamal", "pull image kamal-deploy/proxy:2.11", "run container kamal-proxy (kamal-deploy/proxy:2.11)"]
 proxy:
   description: The proxy container (never its environment) and the routes with their live state.
-  returned: when state is boot, reboot, remove or details
+  returned: when command is boot, reboot, remove or details
   type: dict
 route:
   description: The route as stored (normalized; a custom certificate appears as its fingerprint).
-  returned: when state is route
+  returned: when command is route
   type: dict
 switch:
   description: The target switch (C(before), C(after) addresses) and, when an old target existed, its drain result.
-  returned: when state is route and target is given
+  returned: when command is route and target is given
   type: dict
 logs:
   description: Log lines of the proxy container.
-  returned: when state is logs
+  returned: when command is logs
   type: list
   elements: str
 """
@@ -287,18 +292,18 @@ class KamalProxyManager:
         return _docker.connect()
 
     def run(self):
-        state = self.params["state"]
-        if state in ("boot", "reboot", "remove", "details", "logs"):
-            self.container_state(state)
-        elif state == "route":
+        command = self.params["command"]
+        if command in ("boot", "reboot", "remove", "details", "logs"):
+            self.container_command(command)
+        elif command == "route":
             self.route()
-        elif state == "remove_route":
+        elif command == "remove_route":
             self.simple(_proxy.remove_route(self.home, self.params["name"], self.check_mode),
                         "remove route %s" % self.params["name"])
-        elif state == "maintenance":
+        elif command == "maintenance":
             result = _proxy.maintenance(self.home, self.params["name"], self.params["maintenance_message"], self.check_mode)
             self.simple(result, "route %s: DNS answer -> maintenance page" % self.params["name"])
-        elif state == "live":
+        elif command == "live":
             result = _proxy.live(self.home, self.params["name"], self.check_mode)
             self.simple(result, "route %s: DNS answer -> %s" % (self.params["name"], result.get("target")))
         return self.results
@@ -313,19 +318,19 @@ class KamalProxyManager:
             if key in result:
                 self.results[key] = result[key]
 
-    def container_state(self, state):
+    def container_command(self, command):
         manager = self.container = _proxy.ProxyContainer(self.client(), self.home, self.check_mode)
         p = self.params
-        if state == "details":
+        if command == "details":
             self.results["proxy"] = manager.describe()
             return
-        if state == "logs":
+        if command == "logs":
             self.results["logs"] = manager.logs(p["lines"], p["since"], p["grep"])
             return
-        if state == "remove":
-            result = manager.remove(force=p["force"])
+        if command == "remove":
+            result = manager.remove(force=p["force"], keep_in_use=p["keep_in_use"])
         else:
-            method = manager.boot if state == "boot" else manager.reboot
+            method = manager.boot if command == "boot" else manager.reboot
             result = method(p["image"], dockerfile=p["dockerfile"], build_args=p["build_args"], run=p["run"],
                             acme=p["acme"], takeover=p["takeover"])
         for warning in result.pop("warnings"):
@@ -374,7 +379,7 @@ class KamalProxyManager:
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            state=dict(type="str", default="boot", aliases=["command"],
+            command=dict(type="str", default="boot",
                        choices=["boot", "reboot", "remove", "details", "logs", "route", "remove_route",
                                 "maintenance", "live"]),
             home=dict(type="path"),
@@ -398,6 +403,7 @@ def main():
             )),
             takeover=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
+            keep_in_use=dict(type="bool", default=False),
             route=dict(type="dict", options=dict(
                 name=dict(type="str", required=True),
                 hosts=dict(type="list", elements="str"),
@@ -424,10 +430,10 @@ def main():
             grep=dict(type="str"),
         ),
         required_if=[
-            ("state", "route", ["route"]),
-            ("state", "remove_route", ["name"]),
-            ("state", "maintenance", ["name"]),
-            ("state", "live", ["name"]),
+            ("command", "route", ["route"]),
+            ("command", "remove_route", ["name"]),
+            ("command", "maintenance", ["name"]),
+            ("command", "live", ["name"]),
         ],
         supports_check_mode=True,
     )

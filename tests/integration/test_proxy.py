@@ -63,7 +63,7 @@ class Server:
         return self.play({"kamal.deploy.kamal_proxy": args}, check, diff)
 
     def boot(self, **args):
-        return self.proxy(state="boot", image=self.proxy_image, **args)
+        return self.proxy(command="boot", image=self.proxy_image, **args)
 
     def app(self, name, image, command=None):
         self.sh("docker rm -f %s >/dev/null 2>&1; docker run -d --name %s --network kamal %s %s" % (
@@ -106,7 +106,7 @@ def booted(server):
 
 def test_boot_check_mode_then_boot_then_idempotent(server):
     server.sh("docker rm -f kamal-proxy >/dev/null 2>&1; rm -rf ~/.kamal/proxy", check=False)
-    planned = server.proxy(check=True, state="boot", image=server.proxy_image)
+    planned = server.proxy(check=True, command="boot", image=server.proxy_image)
     assert planned["changed"] and any(a.startswith("run container kamal-proxy") for a in planned["actions"]), planned
     assert server.sh("docker ps -aq --filter name=^/kamal-proxy$").stdout.strip() == ""
     assert server.sh("test -e ~/.kamal/proxy", check=False).returncode != 0, "check mode wrote files"
@@ -116,7 +116,7 @@ def test_boot_check_mode_then_boot_then_idempotent(server):
     assert {"80/tcp", "443/tcp"} <= set(first["proxy"]["container"]["ports"])
     again = server.boot()
     assert again["changed"] is False and again["actions"] == [], again
-    assert server.proxy(check=True, state="boot", image=server.proxy_image)["changed"] is False
+    assert server.proxy(check=True, command="boot", image=server.proxy_image)["changed"] is False
     # The admin API is a unix socket in the host directory, never TCP.
     assert server.sh("test -S ~/.kamal/proxy/run/admin.sock").returncode == 0
     assert server.get("/", host="nobody.lab.test")[0] == 404
@@ -125,9 +125,9 @@ def test_boot_check_mode_then_boot_then_idempotent(server):
 def test_route_then_switch_under_load_loses_no_request(server, booted, apps):
     v1, v2 = apps
     route = {"name": PREFIX + "-web", "hosts": [HOST]}
-    first = server.proxy(state="route", route=route, target=PREFIX + "-v1")
+    first = server.proxy(command="route", route=route, target=PREFIX + "-v1")
     assert first["changed"] and server.get()[1].strip() == "app v1", first
-    again = server.proxy(state="route", route=route, target=PREFIX + "-v1")
+    again = server.proxy(command="route", route=route, target=PREFIX + "-v1")
     assert again["changed"] is False, again
 
     stop = threading.Event()
@@ -196,7 +196,7 @@ def test_drain_waits_for_the_request_in_flight_to_the_old_container(server, boot
     server.app(slow, server.v1, "sh -c 'mkdir -p /www/cgi-bin && %s && chmod +x /www/cgi-bin/slow && exec httpd -f -p 80 -h /www'"
                % script.replace("'", "'\\''"))
     route = {"name": PREFIX + "-drain", "hosts": ["drain." + HOST]}
-    assert not server.proxy(state="route", route=route, target=slow).get("failed")
+    assert not server.proxy(command="route", route=route, target=slow).get("failed")
     outcome = {}
 
     def slow_request(seconds):
@@ -207,7 +207,7 @@ def test_drain_waits_for_the_request_in_flight_to_the_old_container(server, boot
     thread = threading.Thread(target=slow_request, args=(6,))
     thread.start()
     time.sleep(0.3)
-    result = server.proxy(state="route", route=route, target=PREFIX + "-v2", drain_timeout=20)
+    result = server.proxy(command="route", route=route, target=PREFIX + "-v2", drain_timeout=20)
     finished = time.time() - started
     thread.join()
     drain = result["switch"]["drain"]
@@ -218,51 +218,51 @@ def test_drain_waits_for_the_request_in_flight_to_the_old_container(server, boot
     assert server.get(host="drain." + HOST)[1].strip() == "app v2"
 
     # A drain_timeout shorter than the request: the module stops waiting and says so.
-    server.proxy(state="route", route=route, target=slow)
+    server.proxy(command="route", route=route, target=slow)
     thread = threading.Thread(target=slow_request, args=(8,))
     thread.start()
     time.sleep(0.3)
-    result = server.proxy(state="route", route=route, target=PREFIX + "-v1", drain_timeout=1)
+    result = server.proxy(command="route", route=route, target=PREFIX + "-v1", drain_timeout=1)
     thread.join()
     drain = result["switch"]["drain"]
     assert drain["drained"] is False and drain["in_flight"] == 1 and 0.9 < drain["waited"] < 1.6, drain
-    server.proxy(state="remove_route", name=route["name"])
+    server.proxy(command="remove_route", name=route["name"])
 
 
 def test_maintenance_answers_503_with_the_message_and_live_restores(server, booted, apps):
     route = {"name": PREFIX + "-maint", "hosts": ["maint." + HOST]}
-    server.proxy(state="route", route=route, target=PREFIX + "-v1")
-    planned = server.proxy(check=True, state="maintenance", name=route["name"], maintenance_message="Back at <5>")
+    server.proxy(command="route", route=route, target=PREFIX + "-v1")
+    planned = server.proxy(check=True, command="maintenance", name=route["name"], maintenance_message="Back at <5>")
     assert planned["changed"] and server.get(host="maint." + HOST)[0] == 200
-    result = server.proxy(state="maintenance", name=route["name"], maintenance_message="Back at <5>")
+    result = server.proxy(command="maintenance", name=route["name"], maintenance_message="Back at <5>")
     assert result["changed"], result
     status, body, headers = server.get(host="maint." + HOST)
     assert status == 503 and "Back at &lt;5&gt;" in body and headers.get("Retry-After")
-    assert server.proxy(state="maintenance", name=route["name"], maintenance_message="Back at <5>")["changed"] is False
-    assert server.proxy(state="live", name=route["name"])["changed"]
+    assert server.proxy(command="maintenance", name=route["name"], maintenance_message="Back at <5>")["changed"] is False
+    assert server.proxy(command="live", name=route["name"])["changed"]
     assert server.get(host="maint." + HOST)[1].strip() == "app v1"
-    assert server.proxy(state="live", name=route["name"])["changed"] is False
-    server.proxy(state="remove_route", name=route["name"])
+    assert server.proxy(command="live", name=route["name"])["changed"] is False
+    server.proxy(command="remove_route", name=route["name"])
 
 
 def test_routes_of_two_services_are_independent_and_specific_hosts_win(server, booted, apps):
     a = {"name": PREFIX + "-a", "hosts": ["a." + HOST]}
     api = {"name": PREFIX + "-api", "path_prefixes": ["/api"]}
-    server.proxy(state="route", route=a, target=PREFIX + "-v1")
-    server.proxy(state="route", route=api, target=PREFIX + "-v2")
+    server.proxy(command="route", route=a, target=PREFIX + "-v1")
+    server.proxy(command="route", route=api, target=PREFIX + "-v2")
     assert server.get("/", host="a." + HOST)[1].strip() == "app v1"
     # The host route comes before the catch-all prefix route: /api/ reaches app v1 unstripped (its own 404).
     assert "The requested URL was not found" in server.get("/api/", host="a." + HOST)[1]
     assert server.get("/api/", host="other." + HOST)[1].strip() == "app v2"  # prefix stripped: /api/ -> /
     assert server.get("/api/up", host="other." + HOST)[1].strip() == "ok"
-    clash = server.proxy(state="route", route={"name": PREFIX + "-b", "hosts": ["a." + HOST]})
+    clash = server.proxy(command="route", route={"name": PREFIX + "-b", "hosts": ["a." + HOST]})
     assert clash.get("failed") and "already served by route %s" % a["name"] in clash["msg"], clash
-    removed = server.proxy(state="remove_route", name=api["name"])
+    removed = server.proxy(command="remove_route", name=api["name"])
     assert removed["changed"]
     assert server.get("/api/", host="other." + HOST)[0] == 404
     assert server.get(host="a." + HOST)[1].strip() == "app v1"
-    assert server.proxy(state="remove_route", name=api["name"])["changed"] is False
-    server.proxy(state="remove_route", name=a["name"])
+    assert server.proxy(command="remove_route", name=api["name"])["changed"] is False
+    server.proxy(command="remove_route", name=a["name"])
 
 
 def test_https_with_a_certificate_caddy_obtains_from_pebble(server, booted, apps, lab):
@@ -280,7 +280,7 @@ def test_https_with_a_certificate_caddy_obtains_from_pebble(server, booted, apps
         root = urllib.request.urlopen("https://%s:15000/roots/0" % pebble["ip"], context=ctx, timeout=10).read().decode()
         started = time.time()
         route = {"name": PREFIX + "-tls", "hosts": [host], "tls": True}
-        assert not server.proxy(state="route", route=route, target=PREFIX + "-v2").get("failed")
+        assert not server.proxy(command="route", route=route, target=PREFIX + "-v2").get("failed")
         client_ctx = ssl.create_default_context(cadata=root)
         answer, issuer = None, None
         while time.time() - started < 30 and answer is None:
@@ -304,7 +304,7 @@ def test_https_with_a_certificate_caddy_obtains_from_pebble(server, booted, apps
         assert "Pebble" in issuer.get("commonName", ""), issuer
         status, _body, headers = server.get(host=host)
         assert status == 301 and headers["Location"] == "https://%s/" % host
-        server.proxy(state="remove_route", name=route["name"])
+        server.proxy(command="remove_route", name=route["name"])
     finally:
         urllib.request.urlopen(urllib.request.Request(mgmt + "/clear-a", method="POST", data=json.dumps(
             {"host": host}).encode()), timeout=10)
@@ -312,7 +312,7 @@ def test_https_with_a_certificate_caddy_obtains_from_pebble(server, booted, apps
 
 def test_routes_survive_a_proxy_restart_and_a_reboot(server, booted, apps):
     route = {"name": PREFIX + "-keep", "hosts": ["keep." + HOST]}
-    server.proxy(state="route", route=route, target=PREFIX + "-v2")
+    server.proxy(command="route", route=route, target=PREFIX + "-v2")
     server.sh("docker restart kamal-proxy >/dev/null")
     deadline = time.time() + 15
     while time.time() < deadline:
@@ -323,11 +323,11 @@ def test_routes_survive_a_proxy_restart_and_a_reboot(server, booted, apps):
             pass
         time.sleep(0.2)
     assert server.get(host="keep." + HOST)[1].strip() == "app v2"
-    rebooted = server.proxy(state="reboot", image=server.proxy_image)
+    rebooted = server.proxy(command="reboot", image=server.proxy_image)
     assert rebooted["changed"] and not rebooted.get("failed"), rebooted
     assert server.get(host="keep." + HOST)[1].strip() == "app v2"
-    assert server.proxy(state="details")["proxy"]["routes"][0]["target"] is not None
-    server.proxy(state="remove_route", name=route["name"])
+    assert server.proxy(command="details")["proxy"]["routes"][0]["target"] is not None
+    server.proxy(command="remove_route", name=route["name"])
 
 
 def test_boot_builds_the_image_on_the_server_from_dockerfile_text(server, booted):
@@ -337,15 +337,15 @@ def test_boot_builds_the_image_on_the_server_from_dockerfile_text(server, booted
     image = "kamal-deploy/proxy:" + PREFIX
     args = {"dockerfile": dockerfile, "build_args": {"BASE": server.proxy_image}}
     server.sh("docker rm -f kamal-proxy >/dev/null")
-    built = server.proxy(state="boot", image=image, **args)
+    built = server.proxy(command="boot", image=image, **args)
     assert built["changed"] and not built.get("failed"), built
     assert any(a.startswith("build image %s" % image) for a in built["actions"]), built["actions"]
     assert built["proxy"]["container"]["image"] == image
-    again = server.proxy(state="boot", image=image, **args)
+    again = server.proxy(command="boot", image=image, **args)
     assert again["changed"] is False, again
     # Back to the lab image for the next tests (a different image is only applied by reboot).
-    assert server.proxy(state="boot", image=server.proxy_image)["changed"] is False
-    assert not server.proxy(state="reboot", image=server.proxy_image).get("failed")
+    assert server.proxy(command="boot", image=server.proxy_image)["changed"] is False
+    assert not server.proxy(command="reboot", image=server.proxy_image).get("failed")
     server.sh("docker rmi %s >/dev/null" % image)
 
 
@@ -361,13 +361,13 @@ def test_a_foreign_kamal_proxy_is_never_replaced_silently(server, booted):
     assert taken["changed"] and not taken.get("failed"), taken
     assert any(a.startswith("stop foreign container kamal-proxy") for a in taken["actions"])
     assert server.sh("docker ps -aq --filter name=kamal-proxy_replaced_").stdout.strip()
-    assert server.proxy(state="details")["proxy"]["container"]["ours"] is True
+    assert server.proxy(command="details")["proxy"]["container"]["ours"] is True
 
 
 def test_remove_takes_the_proxy_away(server, booted):
-    planned = server.proxy(check=True, state="remove", force=True)
+    planned = server.proxy(check=True, command="remove", force=True)
     assert planned["changed"] and server.sh("docker ps -q --filter name=^/kamal-proxy$").stdout.strip()
-    removed = server.proxy(state="remove", force=True)
+    removed = server.proxy(command="remove", force=True)
     assert removed["changed"] and not removed.get("failed"), removed
     assert server.sh("docker ps -aq --filter name=^/kamal-proxy$").stdout.strip() == ""
-    assert server.proxy(state="remove", force=True)["changed"] is False
+    assert server.proxy(command="remove", force=True)["changed"] is False

@@ -114,7 +114,7 @@ def test_a_config_caddy_refuses_is_not_saved(home, caddy):
 def test_ensure_route_without_a_running_proxy_says_how_to_boot_it(home):
     with pytest.raises(proxy.ProxyError) as err:
         proxy.ensure_route(home, WEB)
-    assert "kamal-proxy is not running" in str(err.value) and "state=boot" in str(err.value)
+    assert "kamal-proxy is not running" in str(err.value) and "command=boot" in str(err.value)
 
 
 def test_custom_certificates_are_written_0600(home, caddy):
