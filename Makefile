@@ -20,12 +20,12 @@ PYTEST := KAMAL_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLE
 # `timed NAME`: wraps a recipe line, printing how long the stage took.
 timed = t0=$$(date +%s); trap 'echo "== $(1): $$(( $$(date +%s) - t0 )) s"' EXIT;
 
-.PHONY: help demo test venv collection lab lab-down unit sanity integration molecule bench clean
+.PHONY: help demo test venv collection lab lab-down unit sanity lint integration molecule bench clean
 
 help:
 	@echo "make demo   start the lab and deploy the demo app (prints its URL)"
 	@echo "make test   every test: sanity, unit, integration against the lab, molecule"
-	@echo "make lab | lab-down | unit | sanity | integration | molecule | bench | collection | clean"
+	@echo "make lab | lab-down | unit | sanity | lint | integration | molecule | bench | collection | clean"
 
 # The virtualenv is rebuilt when requirements.txt changes.
 $(VENV)/.stamp: requirements.txt
@@ -71,6 +71,13 @@ sanity: $(SANITY_VENV)/.stamp
 	cd $(SANITY_ROOT) && git init -q && git add -A; \
 	PATH=$(SANITY_VENV)/bin:$$PATH ansible-test sanity --venv --python 3.11 --color no
 
+# ansible-lint (.ansible-lint: production profile, offline) on roles/ and playbooks/, with kamal.deploy
+# resolved from the collection `make collection` installed; then ansible-test sanity.
+lint: collection
+	@$(call timed,ansible-lint) \
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PATH=$(BIN):$$PATH $(BIN)/ansible-lint --offline --nocolor roles playbooks </dev/null
+	@$(MAKE) --no-print-directory sanity
+
 integration: collection lab
 	@$(call timed,integration) $(PYTEST) -q tests/integration
 
@@ -81,7 +88,7 @@ molecule: collection lab
 test: venv
 	@$(call timed,make test) \
 	$(MAKE) --no-print-directory unit; \
-	$(MAKE) --no-print-directory sanity; \
+	$(MAKE) --no-print-directory lint; \
 	$(MAKE) --no-print-directory integration; \
 	$(MAKE) --no-print-directory molecule
 
