@@ -128,6 +128,10 @@ ran:
   description: Whether the hook ran.
   returned: always
   type: bool
+would_run:
+  description: In check mode, the hook exists and would have run (check mode never counts it as a change).
+  returned: in check mode, when the hook exists
+  type: bool
 skipped_reason:
   description: Why it did not run (C(skip_hooks), C(no hook file ...), C(check mode)), or null.
   returned: always

@@ -199,7 +199,9 @@ def run_hook(name, *, project_dir, service, hooks_path=DEFAULT_HOOKS_PATH, versi
     cmd = ["/usr/bin/env", relative] if os.path.exists("/usr/bin/env") else [path]
     result.update(env=kamal_env, cmd=cmd, secrets_exported=with_secrets, changed=True)
     if check_mode:
-        result["skipped_reason"] = "check mode"
+        # A hook is the user's side effect on the controller, never counted as a change (the roles say
+        # changed_when: false, which Ansible does not apply to a check-mode result): the plan says it would run.
+        result.update(changed=False, would_run=True, skipped_reason="check mode")
         return result
 
     runner = runner or Runner()

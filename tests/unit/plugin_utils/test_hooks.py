@@ -129,7 +129,8 @@ def test_skip_hooks_skips_even_pre_connect(project):
 def test_check_mode_does_not_run(project):
     project.install("pre-deploy")
     result = project.run("pre-deploy", check_mode=True)
-    assert not result["ran"] and result["changed"] and result["skipped_reason"] == "check mode"
+    assert not result["ran"] and not result["changed"] and result["would_run"]
+    assert result["skipped_reason"] == "check mode"
     assert project.records() == []
 
 
