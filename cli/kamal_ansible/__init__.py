@@ -1,0 +1,1 @@
+"""kamal-ansible: Kamal 2's command line mapped onto the kamal.deploy collection's playbooks."""

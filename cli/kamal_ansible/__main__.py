@@ -1,0 +1,6 @@
+"""python -m kamal_ansible"""
+import sys
+
+from kamal_ansible.cli import main
+
+sys.exit(main())

@@ -1,0 +1,385 @@
+"""kamal-ansible: Kamal 2's command line, run through the kamal.deploy playbooks.
+
+    kamal-ansible [GLOBAL OPTIONS] COMMAND [SUBCOMMAND] [ARGS] [OPTIONS]
+
+Options may come before or after the command words, as with Thor. `-h` is --hosts (as in Kamal);
+help is `--help` or `kamal-ansible help [COMMAND]`."""
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+
+from kamal_ansible import inventory as inventory_mod
+from kamal_ansible.commands import BUILTIN, BY_PATH, COMMANDS, GLOBAL_OPTIONS, GROUPS, TOP_LEVEL, Playbook
+from kamal_ansible.errors import CliError
+from kamal_ansible.spec import Parser
+from kamal_ansible.tools import collection_version, tool
+
+PROG = "kamal-ansible"
+DEFAULT_CONFIG = "config/deploy.yml"
+# What the kamal.deploy.kamal inventory plugin accepts as a source (plugins/inventory/kamal.py).
+DEPLOY_FILE = re.compile(r"^deploy(?:\.[^.]+)?\.ya?ml$")
+SOURCE_SUFFIXES = (".kamal.yml", ".kamal.yaml")
+# key=value is what ansible-playbook's -e splits safely; anything else goes as JSON.
+PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_.:,/@+%-]+$")
+VALUE_FLAGS = {flag for opt in GLOBAL_OPTIONS if opt.takes_value for flag in opt.flags}
+
+
+class Context:
+    """What builders need besides their arguments: the inventory (loaded once, only when needed) and the terminal."""
+
+    def __init__(self, args, env, tty):
+        self.args, self.env, self.tty = args, env, tty
+        self._inventory = None
+
+    def inventory(self):
+        if self._inventory is None:
+            self._inventory = inventory_mod.load(config_source(self.args), self.env)
+        return self._inventory
+
+
+# Help, Thor style ----------------------------------------------------------------------------------------------
+
+def _columns(rows):
+    width = max(len(left) for left, _ in rows)
+    return ["  %s  # %s" % (left.ljust(width), right) if right else "  " + left for left, right in rows]
+
+
+def _option_lines(options):
+    rows = []
+    for opt in options:
+        rows.append((opt.usage(), opt.help))
+        if opt.default_note:
+            rows.append(("", "Default: %s" % opt.default_note))
+    width = max(len(left) for left, _ in rows)
+    return ["  %s  # %s" % (left.ljust(width), right) for left, right in rows]
+
+
+def _command_rows(commands):
+    return [("%s %s%s" % (PROG, c.name, " " + c.args if c.args else ""), c.summary) for c in commands]
+
+
+def top_help():
+    rows = []
+    for name in TOP_LEVEL:
+        if name in BUILTIN:
+            args, summary = BUILTIN[name]
+            rows.append(("%s %s%s" % (PROG, name, " " + args if args else ""), summary))
+        elif name in GROUPS:
+            rows.append(("%s %s" % (PROG, name), GROUPS[name]))
+        else:
+            rows += _command_rows([BY_PATH[(name,)]])
+    return "\n".join(["Commands:"] + _columns(rows) + ["", "Options:"] + _option_lines(GLOBAL_OPTIONS)) + "\n"
+
+
+def group_help(group):
+    commands = [c for c in COMMANDS if c.path[0] == group]
+    rows = _command_rows(commands) + [("%s %s help [COMMAND]" % (PROG, group), "Describe subcommands or one specific subcommand")]
+    rows.sort()
+    return "\n".join(["Commands:"] + _columns(rows) + ["", "Options:"] + _option_lines(GLOBAL_OPTIONS)) + "\n"
+
+
+def command_help(command):
+    lines = ["Usage:", "  %s %s%s" % (PROG, command.name, " " + command.args if command.args else ""), "", "Options:"]
+    lines += _option_lines(tuple(command.options) + GLOBAL_OPTIONS)
+    lines += ["", command.summary, "", "Runs: " + command.runs.replace("CONFIG", DEFAULT_CONFIG)]
+    return "\n".join(lines) + "\n"
+
+
+def help_for(words):
+    """Help text for `help WORDS` / `WORDS --help`; unknown words are an error, like Thor."""
+    if not words:
+        return top_help()
+    first = words[0]
+    if first in GROUPS:
+        if len(words) == 1 or words[1] == "help":
+            return group_help(first)
+        command = BY_PATH.get((first, words[1]))
+        if command is None:
+            raise CliError('Could not find command "%s".' % words[1])
+        return command_help(command)
+    if (first,) in BY_PATH:
+        return command_help(BY_PATH[(first,)])
+    if first in BUILTIN:
+        args, summary = BUILTIN[first]
+        return "Usage:\n  %s %s%s\n\n%s\n" % (PROG, first, " " + args if args else "", summary)
+    raise CliError('Could not find command "%s".' % first)
+
+
+# Parsing ---------------------------------------------------------------------------------------------------------
+
+def split_command(tokens):
+    """(command words, every other token): the words are the first one (two for a group), skipping global
+    options (and their values) wherever they stand before them."""
+    words, rest, i = [], [], 0
+    while i < len(tokens):
+        complete = len(words) == 2 or (len(words) == 1 and words[0] not in GROUPS)
+        if complete:
+            break
+        token = tokens[i]
+        if token == "--":
+            break
+        if token.startswith("-") and len(token) > 1:
+            rest.append(token)
+            if token in VALUE_FLAGS and i + 1 < len(tokens):
+                rest.append(tokens[i + 1])
+                i += 1
+        else:
+            words.append(token)
+        i += 1
+    return words, rest + tokens[i:]
+
+
+def wants_help(tokens):
+    for token in tokens:
+        if token == "--":
+            return False
+        if token == "--help":
+            return True
+    return False
+
+
+def _parser(command):
+    parser = Parser(prog=command.name, add_help=False, allow_abbrev=False)
+    for opt in tuple(command.options) + GLOBAL_OPTIONS:
+        opt.add_to(parser)
+    for dest, nargs in command.positionals:
+        parser.add_argument(dest, nargs=nargs)
+    return parser
+
+
+def split_free_args(tokens, options):
+    """Thor's way for `exec`: known options anywhere, every other word (even `-l`) is the command; `--` ends
+    options; `-e` is a Thor hash, so it takes every KEY:VALUE word that follows."""
+    known = {flag: opt for opt in options for flag in opt.flags}
+    option_tokens, words, i = [], [], 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--":
+            words += tokens[i + 1:]
+            break
+        name = token.split("=", 1)[0] if token.startswith("--") else token
+        opt = known.get(name)
+        if opt is None:
+            words.append(token)
+            i += 1
+            continue
+        option_tokens.append(token)
+        i += 1
+        if opt.takes_value and "=" not in token:
+            if i >= len(tokens):
+                raise CliError("No value provided for option '%s'" % name)
+            option_tokens.append(tokens[i])
+            i += 1
+            if opt.key == "env":
+                while i < len(tokens) and ":" in tokens[i] and not tokens[i].startswith("-"):
+                    option_tokens += [name, tokens[i]]
+                    i += 1
+    return option_tokens, words
+
+
+def parse(command, tokens):
+    parser = _parser(command)
+    if command.free_args:
+        option_tokens, words = split_free_args(tokens, tuple(command.options) + GLOBAL_OPTIONS)
+        args = parser.parse_args(option_tokens)
+        args.cmd = words
+        return args
+    args, unknown = parser.parse_known_intermixed_args(tokens)
+    if unknown:
+        raise CliError('"%s %s" was called with arguments %s\nUsage: "%s %s%s"' % (
+            PROG, command.name, json.dumps(unknown), PROG, command.name, " " + command.args if command.args else ""))
+    return args
+
+
+def global_args(tokens):
+    """Only the global options (for alias resolution, before the command is known)."""
+    parser = Parser(prog="", add_help=False, allow_abbrev=False)
+    for opt in GLOBAL_OPTIONS:
+        opt.add_to(parser)
+    args, _unknown = parser.parse_known_args(tokens)
+    return args
+
+
+# From arguments to a command line --------------------------------------------------------------------------------
+
+def config_source(args):
+    path = args.config_file or DEFAULT_CONFIG
+    name = os.path.basename(path)
+    if not (DEPLOY_FILE.match(name) or name.endswith(SOURCE_SUFFIXES)):
+        raise CliError("%s: the kamal.deploy.kamal inventory reads a config named deploy.yml (or deploy.<destination>.yml), or an "
+                       "inventory source ending in .kamal.yml whose config_file points at your config" % path)
+    if not os.path.isfile(path):
+        raise CliError("Configuration file not found in %s" % os.path.abspath(path))
+    return path
+
+
+def env_changes(args):
+    """The destination reaches the inventory plugin as KAMAL_DESTINATION (its `destination` option's variable),
+    with -i config/deploy.yml, so group_vars next to the config keep working."""
+    changes = {}
+    if args.destination:
+        changes["KAMAL_DESTINATION"] = args.destination
+    if args.quiet:
+        changes["ANSIBLE_DISPLAY_SKIPPED_HOSTS"] = "false"
+    return changes
+
+
+def extra_var_args(plan):
+    if plan.json_vars:
+        return ["-e", json.dumps(dict(plan.extra_vars))]
+    args = []
+    for key, value in plan.extra_vars:
+        if isinstance(value, bool):
+            args += ["-e", "%s=%s" % (key, "true" if value else "false")]
+        elif isinstance(value, (int, str)) and PLAIN_VALUE.match(str(value)):
+            args += ["-e", "%s=%s" % (key, value)]
+        else:
+            args += ["-e", json.dumps({key: value})]
+    return args
+
+
+def playbook_argv(plan, args):
+    argv = ["ansible-playbook", "-i", config_source(args), "kamal.deploy." + plan.name]
+    if plan.limit:
+        argv += ["-l", plan.limit]
+    argv += extra_var_args(plan)
+    if plan.check:
+        argv += ["--check", "--diff"]
+    if args.verbose:
+        argv.append("-v")
+    return argv
+
+
+def ssh_argv(plan, ctx):
+    from kamal_ansible.remote import ssh_argv as build  # pylint: disable=import-outside-toplevel
+    return build(ctx.inventory(), plan.host, plan.command)
+
+
+def render(argv, changes):
+    return " ".join(["%s=%s" % (k, shlex.quote(v)) for k, v in sorted(changes.items())] + [shlex.join(argv)])
+
+
+def execute(argv, env):
+    """Run with the terminal inherited; Ctrl-C goes to the child (ansible-playbook releases its lock), and its
+    exit status is ours."""
+    try:
+        process = subprocess.Popen(argv, env=env)  # pylint: disable=consider-using-with
+    except OSError as e:
+        raise CliError("could not run %s: %s (install the controller requirements: pip install -r requirements.txt)" % (argv[0], e)) from None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code = process.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return 128 - code if code < 0 else code
+
+
+def confirmed(command, args, stdin, stdout):
+    """Kamal's `confirming`: -y skips the question; on a terminal ask (only `y` goes on); with no terminal refuse."""
+    if not command.destructive or args.confirmed:
+        return True
+    question = "%s Are you sure?" % command.destructive.format(name=getattr(args, "name", None) or "")
+    if not stdin.isatty():
+        raise CliError("%s\n%s %s asks for confirmation and there is no terminal to ask on: pass -y to confirm" % (
+            question, PROG, command.name))
+    stdout.write("%s [y, N] (N) " % question)
+    stdout.flush()
+    answer = stdin.readline().strip()
+    if answer in ("y", "Y", "yes"):
+        return True
+    stdout.write("Aborted\n")
+    return False
+
+
+def dry_run_requested(args, env):
+    return args.dry_run or env.get("KAMAL_ANSIBLE_DRY_RUN", "").lower() not in ("", "0", "false", "no")
+
+
+def expand_alias(words, tokens, env):
+    """`kamal-ansible shell` with `aliases: {shell: app exec -i --reuse bash}` in deploy.yml: the alias's words,
+    then everything else that was typed. Read with -c/-d as given (Kamal resolves aliases from the config)."""
+    args = global_args(tokens)
+    try:
+        source = config_source(args)
+    except CliError:
+        return None
+    run_env = dict(env, **env_changes(args))
+    aliases = inventory_mod.load(source, run_env).aliases
+    if words[0] not in aliases:
+        return None
+    return shlex.split(aliases[words[0]])
+
+
+def run(tokens, env=None, stdin=None, stdout=None, aliases=True):
+    env = dict(os.environ if env is None else env)
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    words, rest = split_command(tokens)
+
+    if wants_help(tokens) or not words:
+        stdout.write(help_for(words))
+        return 0
+    if words[0] == "help":
+        topic = [t for t in rest if not t.startswith("-")]
+        stdout.write(help_for(topic))
+        return 0
+    if words[0] == "version":
+        version, where = collection_version(env)
+        if version is None:
+            raise CliError("the kamal.deploy collection is not installed where Ansible looks for collections "
+                           "(ANSIBLE_COLLECTIONS_PATH, collections_path in ansible.cfg, ~/.ansible/collections)")
+        stdout.write(version + "\n")
+        if "-v" in rest or "--verbose" in rest:
+            stdout.write("kamal.deploy in %s\n" % where)
+        return 0
+    if words[0] in GROUPS and len(words) == 1:
+        stdout.write(group_help(words[0]))
+        return 0
+
+    command = BY_PATH.get(tuple(words))
+    if command is None:
+        if words[0] in GROUPS:
+            if words[1] == "help":
+                stdout.write(help_for([words[0]] + [t for t in rest if not t.startswith("-")][:1]))
+                return 0
+            raise CliError('Could not find command "%s".' % words[1])
+        expansion = expand_alias(words, tokens, env) if aliases else None
+        if expansion is None:
+            raise CliError('Could not find command "%s".' % words[0])
+        index = tokens.index(words[0])
+        return run(tokens[:index] + expansion + tokens[index + 1:], env, stdin, stdout, aliases=False)
+
+    args = parse(command, rest)
+    ctx = Context(args, dict(env, **env_changes(args)), tty=stdin.isatty())
+    plan = command.build(args, ctx)
+    if not confirmed(command, args, stdin, stdout):
+        return 0
+    if isinstance(plan, Playbook):
+        argv, changes = playbook_argv(plan, args), env_changes(args)
+    else:
+        argv, changes = ssh_argv(plan, ctx), {}
+    if dry_run_requested(args, env):
+        stdout.write(render(argv, changes) + "\n")
+        return 0
+    argv[0] = tool(argv[0])
+    stdout.flush()
+    return execute(argv, dict(env, **changes))
+
+
+def main(argv=None):
+    try:
+        return run(list(sys.argv[1:] if argv is None else argv))
+    except CliError as e:
+        sys.stdout.flush()
+        sys.stderr.write("ERROR: %s\n" % e)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Running kamal-ansible in-process and reading back the command it would run."""
+import io
+import os
+import re
+import shlex
+
+from kamal_ansible import cli
+
+
+class Terminal(io.StringIO):
+    """A stdin that is a terminal (what the user typed is its content)."""
+
+    def isatty(self):
+        return True
+
+
+def kamal(*args, stdin=None):
+    """(exit status, stdout) of kamal-ansible ARGS; errors raise CliError."""
+    out = io.StringIO()
+    code = cli.run(list(args), env=dict(os.environ), stdin=stdin if stdin is not None else io.StringIO(), stdout=out)
+    return code, out.getvalue()
+
+
+def dry(*args, stdin=None):
+    """(environment changes, argv) that `kamal-ansible --dry-run ARGS` prints."""
+    code, out = kamal("--dry-run", *args, stdin=stdin)
+    assert code == 0, out
+    lines = out.strip().splitlines()
+    words = shlex.split(lines[-1])
+    env = {}
+    while words and re.match(r"^[A-Z_]+=", words[0]):
+        key, value = words.pop(0).split("=", 1)
+        env[key] = value
+    return env, words
+
+
+PLAYBOOK = ["ansible-playbook", "-i", "config/deploy.yml"]

@@ -1,0 +1,194 @@
+"""Every Kamal command kamal-ansible knows, and the ansible-playbook command line it becomes."""
+import json
+import shlex
+
+import pytest
+
+from helpers import PLAYBOOK, Terminal, dry, kamal
+
+
+def pb(name, *rest):
+    return PLAYBOOK + ["kamal.deploy." + name] + list(rest)
+
+
+MAPPING = [
+    # top level
+    (["deploy"], pb("deploy")),
+    (["deploy", "-P", "--version", "v2"], pb("deploy", "-e", "version=v2", "-e", "skip_push=true")),
+    (["deploy", "--skip-push", "-r", "web,workers"], pb("deploy", "-l", "web,workers", "-e", "skip_push=true", "-e", "roles=web,workers")),
+    (["redeploy", "-P"], pb("redeploy", "-e", "skip_push=true")),
+    (["setup", "-r", "web"], pb("setup", "-l", "web", "-e", "roles=web")),
+    (["setup", "-P", "-H"], pb("setup", "-e", "skip_hooks=true", "-e", "skip_push=true")),
+    (["rollback", "abc123"], pb("rollback", "-e", "version=abc123")),
+    (["plan"], pb("deploy", "--check", "--diff")),
+    (["plan", "-P", "-r", "web"], pb("deploy", "-l", "web", "-e", "skip_push=true", "-e", "roles=web", "--check", "--diff")),
+    (["audit"], pb("audit")),
+    (["remove", "-y"], pb("remove", "-e", "confirm=true")),
+    (["remove", "--confirmed"], pb("remove", "-e", "confirm=true")),
+    (["prune", "all"], pb("prune", "-e", "prune=all")),
+    (["prune", "containers", "--retain", "3"], pb("prune", "-e", "prune=containers", "-e", "retain=3")),
+    (["prune", "images"], pb("prune", "-e", "prune=images")),
+    # lock
+    (["lock", "acquire", "-m", "Hotfix in progress, ask Ana"], pb("lock_acquire", "-e", '{"message": "Hotfix in progress, ask Ana"}')),
+    (["lock", "acquire", "--message=it's \"quoted\""], pb("lock_acquire", "-e", json.dumps({"message": "it's \"quoted\""}))),
+    (["lock", "release"], pb("lock_release")),
+    (["lock", "status"], pb("lock_status")),
+    # app
+    (["app", "boot"], pb("app_boot")),
+    (["app", "boot", "--version", "v3"], pb("app_boot", "-e", "version=v3")),
+    (["app", "start"], pb("app_start")),
+    (["app", "stop", "-r", "workers"], pb("app_stop", "-l", "workers")),
+    (["app", "details"], pb("app_details")),
+    (["app", "containers"], pb("app_containers")),
+    (["app", "images"], pb("app_images")),
+    (["app", "version"], pb("app_version")),
+    (["app", "live"], pb("app_live")),
+    (["app", "stale_containers"], pb("app_stale_containers")),
+    (["app", "stale_containers", "--stop"], pb("app_stale_containers", "-e", "stop=true")),
+    (["app", "stale_containers", "-s"], pb("app_stale_containers", "-e", "stop=true")),
+    (["app", "logs"], pb("app_logs")),
+    (["app", "logs", "-n", "20", "-s", "10m", "-g", "GET /up"],
+     pb("app_logs", "-e", "lines=20", "-e", "since=10m", "-e", '{"grep": "GET /up"}')),
+    (["app", "logs", "--container-id", "abc"], pb("app_logs", "-e", "container_id=abc")),
+    (["app", "maintenance"], pb("app_maintenance")),
+    (["app", "maintenance", "--message", "Back soon", "--drain-timeout", "5"],
+     pb("app_maintenance", "-e", '{"message": "Back soon"}', "-e", "drain_timeout=5")),
+    (["app", "remove", "-y"], pb("app_remove", "-e", "confirm=true")),
+    # proxy
+    (["proxy", "boot"], pb("proxy_boot")),
+    (["proxy", "reboot", "-y"], pb("proxy_reboot", "-e", "confirm=true")),
+    (["proxy", "reboot", "--rolling", "-y"], pb("proxy_reboot", "-e", "rolling=true", "-e", "confirm=true")),
+    (["proxy", "remove"], pb("proxy_remove")),
+    (["proxy", "remove", "--force"], pb("proxy_remove", "-e", "force=true")),
+    (["proxy", "details"], pb("proxy_details")),
+    (["proxy", "logs"], pb("proxy_logs")),
+    (["proxy", "logs", "-n", "5"], pb("proxy_logs", "-e", "lines=5")),
+    # accessory
+    (["accessory", "boot", "db"], pb("accessory_boot", "-e", "accessory=db")),
+    (["accessory", "boot", "all"], pb("accessory_boot", "-e", "accessory=all")),
+    (["accessory", "reboot", "db"], pb("accessory_reboot", "-e", "accessory=db")),
+    (["accessory", "start", "db"], pb("accessory_start", "-e", "accessory=db")),
+    (["accessory", "stop", "db"], pb("accessory_stop", "-e", "accessory=db")),
+    (["accessory", "restart", "db"], pb("accessory_restart", "-e", "accessory=db")),
+    (["accessory", "remove", "db", "-y"], pb("accessory_remove", "-e", "accessory=db", "-e", "confirm=true")),
+    (["accessory", "remove", "all", "-y"], pb("accessory_remove", "-e", "accessory=all", "-e", "confirm=true")),
+    (["accessory", "details", "all"], pb("accessory_details", "-e", "accessory=all")),
+    (["accessory", "upload", "db"], pb("accessory_upload", "-e", "accessory=db")),
+    (["accessory", "logs", "db"], pb("accessory_logs", "-e", "accessory=db")),
+    (["accessory", "logs", "db", "-n", "3", "-s", "1h", "-g", "ERROR"],
+     pb("accessory_logs", "-e", "accessory=db", "-e", "lines=3", "-e", "since=1h", "-e", "grep=ERROR")),
+    (["accessory", "boot", "db", "-r", "web"], pb("accessory_boot", "-l", "web", "-e", "accessory=db")),
+]
+
+
+@pytest.mark.parametrize("args,expected", MAPPING, ids=[" ".join(a) for a, _ in MAPPING])
+def test_command_becomes_its_playbook(project, args, expected):
+    env, argv = dry(*args)
+    assert argv == expected
+    assert env == {}
+    assert project.calls() == [], "a plain command runs no ansible-inventory"
+
+
+EXEC = [
+    (["app", "exec", "bin/rails", "db:migrate"],
+     {"cmd": "bin/rails db:migrate", "reuse": False, "exec_env": {}, "detach": False, "primary": False}),
+    # Thor: unknown dashes belong to the command; -e is a hash of KEY:VALUE words
+    (["app", "exec", "ls", "-l", "/tmp"], {"cmd": "ls -l /tmp", "reuse": False, "exec_env": {}, "detach": False, "primary": False}),
+    (["app", "exec", "-e", "A:1", "B:two words", "--reuse", "env"],
+     {"cmd": "env", "reuse": True, "exec_env": {"A": "1", "B": "two words"}, "detach": False, "primary": False}),
+    (["app", "exec", "--env=URL:http://x:8080/", "--detach", "bin/jobs"],
+     {"cmd": "bin/jobs", "reuse": False, "exec_env": {"URL": "http://x:8080/"}, "detach": True, "primary": False}),
+    (["app", "exec", "-p", "--version", "v9", "--", "echo", "--reuse"],
+     {"version": "v9", "cmd": "echo --reuse", "reuse": False, "exec_env": {}, "detach": False, "primary": True}),
+]
+
+
+@pytest.mark.parametrize("args,variables", EXEC, ids=[" ".join(a) for a, _ in EXEC])
+def test_app_exec_passes_one_json_object(project, args, variables):
+    _env, argv = dry(*args)
+    assert argv[:4] == PLAYBOOK + ["kamal.deploy.app_exec"]
+    assert argv[4] == "-e" and json.loads(argv[5]) == variables and len(argv) == 6
+
+
+def test_accessory_exec_passes_name_cmd_and_reuse(project):
+    _env, argv = dry("accessory", "exec", "db", "--reuse", "psql -c 'select 1'")
+    assert argv[:4] == PLAYBOOK + ["kamal.deploy.accessory_exec"]
+    assert json.loads(argv[5]) == {"accessory": "db", "cmd": "psql -c 'select 1'", "reuse": True}
+    # -c is --config-file (as in Kamal) unless the command follows --
+    _env, argv = dry("accessory", "exec", "db", "--", "psql", "-c", "select 1")
+    assert json.loads(argv[5])["cmd"] == "psql -c select 1"
+
+
+TARGETS = [
+    (["-h", "10.0.0.1,10.0.0.2"], ["-l", "10.0.0.1,10.0.0.2"]),
+    (["--hosts=10.0.0.*"], ["-l", "10.0.0.*"]),
+    (["-r", "workers"], ["-l", "workers"]),
+    (["-h", "10.0.0.1,10.0.0.3", "-r", "web"], ["-l", "10.0.0.1,10.0.0.3,&web"]),
+    (["-p"], ["-l", "kamal_primary"]),
+    (["-p", "-r", "workers"], ["-l", "workers[0]"]),
+    (["-p", "-h", "10.0.0.2,10.0.0.3"], ["-l", "10.0.0.2"]),
+]
+
+
+@pytest.mark.parametrize("options,limit", TARGETS, ids=[" ".join(o) for o, _ in TARGETS])
+def test_hosts_roles_and_primary_become_the_limit(project, options, limit):
+    _env, argv = dry("app", "details", *options)
+    assert argv == PLAYBOOK + ["kamal.deploy.app_details"] + limit
+
+
+def test_hosts_with_several_roles_are_resolved_through_the_inventory(project):
+    # (h1 or h3) and (web or workers) has no Ansible pattern: the hosts are named
+    _env, argv = dry("app", "details", "-h", "10.0.0.1,10.0.0.3", "-r", "web,workers")
+    assert argv[-2:] == ["-l", "10.0.0.1,10.0.0.3"]
+    assert [c["argv"] for c in project.calls("ansible-inventory")] == [["ansible-inventory", "-i", "config/deploy.yml", "--list"]]
+
+
+def test_primary_with_a_wildcard_role_is_the_first_matching_roles_first_host(project):
+    _env, argv = dry("app", "details", "-p", "-r", "work*")
+    assert argv[-2:] == ["-l", "workers[0]"]
+
+
+def test_destination_reaches_the_inventory_plugin_as_kamal_destination(project):
+    env, argv = dry("-d", "staging", "deploy")
+    assert env == {"KAMAL_DESTINATION": "staging"}
+    assert argv == pb("deploy")
+
+
+def test_options_may_come_before_the_command_words(project):
+    assert dry("-d", "staging", "-r", "web", "app", "-v", "logs", "-n", "3") == dry("app", "logs", "-n", "3", "-r", "web", "-d", "staging", "-v")
+    _env, argv = dry("-r", "web", "app", "logs", "-n", "3", "-v")
+    assert argv == pb("app_logs", "-l", "web", "-e", "lines=3", "-v")
+
+
+def test_config_file_option_names_the_inventory(project, tmp_path):
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "deploy.yml").write_text("service: x\n")
+    _env, argv = dry("-c", "other/deploy.yml", "lock", "status")
+    assert argv == ["ansible-playbook", "-i", "other/deploy.yml", "kamal.deploy.lock_status"]
+    (tmp_path / "inventory.kamal.yml").write_text("plugin: kamal.deploy.kamal\n")
+    assert dry("--config-file", "inventory.kamal.yml", "audit")[1][:3] == ["ansible-playbook", "-i", "inventory.kamal.yml"]
+
+
+def test_quiet_hides_skipped_hosts_and_verbose_adds_v(project):
+    env, argv = dry("-q", "-v", "audit")
+    assert env == {"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"}
+    assert argv == pb("audit", "-v")
+
+
+def test_odd_extra_var_values_go_as_json_so_ansible_reads_them_whole(project):
+    _env, argv = dry("app", "logs", "-g", "user=42 path='/a b'", "--version", "v1;rm -rf /")
+    assert argv[4:] == ["-e", json.dumps({"version": "v1;rm -rf /"}), "-e", json.dumps({"grep": "user=42 path='/a b'"})]
+
+
+def test_dry_run_from_the_environment(project, monkeypatch):
+    monkeypatch.setenv("KAMAL_ANSIBLE_DRY_RUN", "1")
+    code, out = kamal("lock", "status")
+    assert code == 0 and out == "ansible-playbook -i config/deploy.yml kamal.deploy.lock_status\n"
+    assert project.calls() == []
+
+
+def test_confirmed_on_a_terminal_runs_with_confirm(project):
+    code, out = kamal("--dry-run", "accessory", "remove", "db", stdin=Terminal("y\n"))
+    question, _sep, command = out.partition(" [y, N] (N) ")
+    assert code == 0 and question == "This will remove all containers, images and data directories for db. Are you sure?"
+    assert shlex.split(command) == pb("accessory_remove", "-e", "accessory=db", "-e", "confirm=true")
