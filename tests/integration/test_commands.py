@@ -1,7 +1,9 @@
 """The app, proxy, prune and remove playbooks against the lab, as a user runs them after a deploy:
 each reads or changes exactly what Kamal's command does, and the ones that change servers hold the lock."""
+import datetime
 import os
 import re
+import shutil
 import sys
 import urllib.error
 
@@ -105,6 +107,26 @@ def test_prune_keeps_the_retention_and_the_running_version(app):
     assert any(f"{app.service}-web-{app.v2} running" in line for line in after), after
     # v1's container is the only stopped one: retain=1 keeps it; nothing else to remove
     assert changed_counts(pruned.stdout) == [0, 0, 0] and len(after) == len(before)
+
+
+def test_boot_limit_boots_one_host_group_after_another(app):
+    """boot.limit 1 with boot.wait 2: each server boots alone, between its pre/post-app-boot hooks."""
+    hooks = app.root / ".kamal" / "hooks"
+    for name in ("pre-app-boot", "post-app-boot"):
+        shutil.copy(hooks / "pre-deploy", hooks / name)
+    app.config["boot"] = {"limit": 1, "wait": 2}
+    app.write_config()
+    version = app.commit("v3")
+    app.playbook("deploy")
+    started = []
+    for ip in app.lab.ips:
+        out = app.lab.ssh(ip, f"docker inspect -f '{{{{.State.StartedAt}}}}' {app.service}-web-{version}").stdout.strip()
+        started.append(datetime.datetime.fromisoformat(out[:26].rstrip("Z")))
+    gaps = [(b - a).total_seconds() for a, b in zip(started, started[1:])]
+    assert all(gap >= 2 for gap in gaps), gaps
+    groups = [r["KAMAL_HOSTS"] for r in app.hook_records() if r["hook"] == "pre-app-boot"]
+    assert groups[-3:] == app.lab.ips, groups
+    assert status_of(app, app.lab.ips[2]) == (200, "app v3")
 
 
 def test_app_remove_needs_confirmation_then_remove_keeps_a_shared_proxy(app):
