@@ -36,7 +36,7 @@ GLOBAL_OPTIONS = (
     Opt(("-c", "--config-file"), "Path to config file", metavar="CONFIG_FILE", default_note="config/deploy.yml"),
     Opt(("-d", "--destination"), "Specify destination to be used for config file (staging -> deploy.staging.yml)", metavar="DESTINATION"),
     Opt(("-H", "--skip-hooks"), "Don't run hooks", default_note="false"),
-    Opt(("-y", "--yes", "--confirmed"), "Proceed without confirmation question (remove, app remove, accessory remove, proxy reboot)",
+    Opt(("-y", "--confirmed", "--yes"), "Proceed without confirmation question (remove, app remove, accessory remove, proxy reboot)",
         dest="confirmed", default_note="false"),
     Opt(("--dry-run",), "Print the ansible-playbook (or ssh) command instead of running it (also KAMAL_ANSIBLE_DRY_RUN=1)",
         default_note="false"),
