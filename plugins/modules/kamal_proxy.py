@@ -380,8 +380,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             command=dict(type="str", default="boot",
-                       choices=["boot", "reboot", "remove", "details", "logs", "route", "remove_route",
-                                "maintenance", "live"]),
+                         choices=["boot", "reboot", "remove", "details", "logs", "route", "remove_route",
+                                  "maintenance", "live"]),
             home=dict(type="path"),
             image=dict(type="str", default="kamal-deploy/proxy:2.11"),
             dockerfile=dict(type="str"),
