@@ -750,7 +750,7 @@ class ProxyContainer(_docker.Operations):
             labels = (container.attrs.get("Config") or {}).get("Labels") or {}
             if labels.get(SPEC_LABEL) != spec["labels"][SPEC_LABEL] or (image_id and container.image.id != image_id):
                 self.warnings.append("kamal-proxy runs with another image or run configuration than asked; "
-                                     "run the proxy reboot (kamal_proxy state=reboot) to apply it")
+                                     "run kamal.deploy.proxy_reboot (kamal_proxy command=reboot) to apply it")
             if _docker.container_state(container) != "running":
                 self._do("start container %s" % CONTAINER_NAME)
                 if not self.check_mode:
