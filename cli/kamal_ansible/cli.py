@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 from kamal_ansible import inventory as inventory_mod
+from kamal_ansible import remote
 from kamal_ansible.commands import BUILTIN, BY_PATH, COMMANDS, GLOBAL_OPTIONS, GROUPS, TOP_LEVEL, Playbook
 from kamal_ansible.errors import CliError
 from kamal_ansible.spec import Parser
@@ -44,7 +45,7 @@ class Context:
 # Help, Thor style ----------------------------------------------------------------------------------------------
 
 def _columns(rows):
-    width = max(len(left) for left, _ in rows)
+    width = max(len(left) for left, _right in rows)
     return ["  %s  # %s" % (left.ljust(width), right) if right else "  " + left for left, right in rows]
 
 
@@ -54,7 +55,7 @@ def _option_lines(options):
         rows.append((opt.usage(), opt.help))
         if opt.default_note:
             rows.append(("", "Default: %s" % opt.default_note))
-    width = max(len(left) for left, _ in rows)
+    width = max(len(left) for left, _right in rows)
     return ["  %s  # %s" % (left.ljust(width), right) for left, right in rows]
 
 
@@ -255,8 +256,7 @@ def playbook_argv(plan, args):
 
 
 def ssh_argv(plan, ctx):
-    from kamal_ansible.remote import ssh_argv as build  # pylint: disable=import-outside-toplevel
-    return build(ctx.inventory(), plan.host, plan.command)
+    return remote.ssh_argv(ctx.inventory(), plan.host, plan.command)
 
 
 def render(argv, changes):

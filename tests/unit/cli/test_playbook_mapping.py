@@ -81,7 +81,7 @@ MAPPING = [
 ]
 
 
-@pytest.mark.parametrize("args,expected", MAPPING, ids=[" ".join(a) for a, _ in MAPPING])
+@pytest.mark.parametrize("args,expected", MAPPING, ids=[" ".join(a) for a, _argv in MAPPING])
 def test_command_becomes_its_playbook(project, args, expected):
     env, argv = dry(*args)
     assert argv == expected
@@ -103,7 +103,7 @@ EXEC = [
 ]
 
 
-@pytest.mark.parametrize("args,variables", EXEC, ids=[" ".join(a) for a, _ in EXEC])
+@pytest.mark.parametrize("args,variables", EXEC, ids=[" ".join(a) for a, _vars in EXEC])
 def test_app_exec_passes_one_json_object(project, args, variables):
     _env, argv = dry(*args)
     assert argv[:4] == PLAYBOOK + ["kamal.deploy.app_exec"]
@@ -130,7 +130,7 @@ TARGETS = [
 ]
 
 
-@pytest.mark.parametrize("options,limit", TARGETS, ids=[" ".join(o) for o, _ in TARGETS])
+@pytest.mark.parametrize("options,limit", TARGETS, ids=[" ".join(o) for o, _limit in TARGETS])
 def test_hosts_roles_and_primary_become_the_limit(project, options, limit):
     _env, argv = dry("app", "details", *options)
     assert argv == PLAYBOOK + ["kamal.deploy.app_details"] + limit
