@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from helpers import PLAYBOOK, Terminal, dry, kamal
+from cli_helpers import PLAYBOOK, Terminal, dry, kamal
 from kamal_ansible import cli
 from kamal_ansible.commands import COMMANDS
 

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from helpers import Terminal, dry
+from cli_helpers import Terminal, dry
 
 SSH = ["ssh", "-F", "/keys/ssh_config", "-o", "ProxyJump=bastion.test", "-i", "/keys/id_ed25519", "-t", "-p", "2222"]
 CURRENT_WEB = ("c=$(docker ps --latest --quiet --filter label=service=cliapp --filter label=destination= --filter label=role=web "

@@ -4,7 +4,7 @@ import shlex
 
 import pytest
 
-from helpers import PLAYBOOK, Terminal, dry, kamal
+from cli_helpers import PLAYBOOK, Terminal, dry, kamal
 
 
 def pb(name, *rest):
