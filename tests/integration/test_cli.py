@@ -14,12 +14,27 @@ SCRIPT = os.path.join(os.path.dirname(sys.executable), "kamal-ansible")
 SERVICE = "cliapp"
 
 
+def installed_is_current():
+    """The console script runs the installed copy (pip install ./cli, not editable): it must be this tree's."""
+    res = subprocess.run([sys.executable, "-c", "import kamal_ansible, os; print(os.path.dirname(kamal_ansible.__file__))"],
+                         capture_output=True, text=True, check=True, cwd="/", stdin=subprocess.DEVNULL)
+    installed, source = res.stdout.strip(), os.path.join(REPO, "cli", "kamal_ansible")
+    for name in sorted(os.listdir(source)):
+        if name.endswith(".py"):
+            with open(os.path.join(source, name), "rb") as a, open(os.path.join(installed, name), "rb") as b:
+                if a.read() != b.read():
+                    return False
+    return True
+
+
 @pytest.fixture
 def project(lab, tmp_path):
     if not os.path.exists(SCRIPT):
         if os.environ.get("CI") == "true":
             pytest.fail("kamal-ansible is not installed (%s): pip install -r requirements.txt" % SCRIPT)
         pytest.skip("kamal-ansible is not installed (%s)" % SCRIPT)
+    if not installed_is_current():
+        pytest.fail("the installed kamal-ansible is older than cli/: run `make venv` after `touch requirements.txt`, or pip install ./cli")
     collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.path.join(REPO, "build", "collections")
     config = {
         "service": SERVICE, "image": SERVICE, "servers": {"web": [lab.ips[0]]},
