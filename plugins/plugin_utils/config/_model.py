@@ -306,6 +306,7 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
     service_with_destination: str
     service_with_version: Optional[str]
     registry: Registry
+    image_delivery: str                # OURS: registry (push/pull, Kamal's way) or ssh (docker save/load over SSH)
     repository: str
     absolute_image: Optional[str]
     latest_tag: str
@@ -673,8 +674,11 @@ def build_config(raw, ctx, reporter, resolve_version):  # pylint: disable=too-ma
     ctx["env_tags"] = {str(tag): Env.from_config(cfg) for tag, cfg in ((root_env.get("tags") or {}) if isinstance(root_env, dict) else {}).items()}
 
     registry = Registry.from_config(raw.get("registry"))
+    image_delivery = raw.get("image_delivery") or "registry"
     image = raw.get("image")
-    image = ruby_to_s(image) if is_present(image) else (ruby_to_s(service) if registry.local and service is not None else None)
+    # A local registry (Kamal) or ssh delivery (ours) names the image after the service by default.
+    image = ruby_to_s(image) if is_present(image) else (
+        ruby_to_s(service) if (registry.local or image_delivery == "ssh") and service is not None else None)
 
     role_names = ["web"] if isinstance(servers, list) else sorted(servers or {}, key=str)
     roles_by_name = {}
@@ -690,7 +694,7 @@ def build_config(raw, ctx, reporter, resolve_version):  # pylint: disable=too-ma
     require_destination = bool(raw.get("require_destination"))
     if require_destination and not destination:
         reporter.fail("You must specify a destination", hint="pass a destination (kamal -d DEST)")
-    for key in ("service", "registry"):
+    for key in ("service", "registry") if image_delivery != "ssh" else ("service",):
         if not is_present(raw.get(key)):
             reporter.fail("Missing required configuration for %s" % key)
     if not is_present(image):
@@ -769,7 +773,7 @@ def build_config(raw, ctx, reporter, resolve_version):  # pylint: disable=too-ma
         service=service, image=image, destination=destination, version=version,
         service_with_destination=naming.service_with_destination(service, destination),
         service_with_version=naming.service_with_version(service, version) if version else None,
-        registry=registry, repository=repo, absolute_image=naming.absolute_image(repo, version) if version else None,
+        registry=registry, image_delivery=image_delivery, repository=repo, absolute_image=naming.absolute_image(repo, version) if version else None,
         latest_tag=naming.latest_tag(destination), latest_image=naming.latest_image(repo, destination),
         primary_role=primary_role, roles=kamal_order, host_tags=host_tags, all_hosts=all_hosts, app_hosts=app_hosts,
         primary_host=primary.hosts[0] if primary and primary.hosts else None, proxy_hosts=proxy_hosts,

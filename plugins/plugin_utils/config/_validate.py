@@ -49,6 +49,7 @@ TOP_LEVEL = {
     "deploy_timeout": I, "drain_timeout": I, "stop_timeout": I, "run_directory": S, "ssh": SECTION,
     "builder": SECTION, "accessories": SECTION, "proxy": SECTION, "sshkit": SECTION, "boot": SECTION,
     "logging": SECTION, "output": SECTION, "aliases": SECTION,
+    "image_delivery": S,  # OURS: how the image reaches the servers (see IMAGE_DELIVERY)
 }
 ROLE = {
     "hosts": SERVERS_LIST, "cmd": S, "stop_timeout": I, "options": HASH, "logging": SECTION,
@@ -81,6 +82,9 @@ PROXY = {
     "run": PROXY_RUN,
 }
 REGISTRY = {"server": S}
+# OURS: `registry` pushes and pulls through registry.server (Kamal's way); `ssh` streams the image to each
+# server over the SSH connection, with no registry at all.
+IMAGE_DELIVERY = ("registry", "ssh")
 SSH = {
     "user": S, "port": S, "proxy": S, "proxy_command": S, "log_level": S, "keys_only": B,
     "keys": array_of(S), "key_data": array_of(S), "config": SSH_CONFIG, "forward_agent": B,
@@ -348,11 +352,13 @@ class Validator:
             if run.get("publish") is False and any(is_present(run.get(key)) for key in ("bind_ips", "http_port", "https_port")):
                 self.error(context, "Cannot set http_port, https_port or bind_ips when publish is false")
 
-    def registry(self, config, context):
+    def registry(self, config, context, credentials_required=True):
         self.check_type(config, context, "hash")
         self.hash({k: v for k, v in config.items() if k not in ("username", "password")}, REGISTRY, context)
         server = config.get("server")
         if isinstance(server, str) and re.search(r"(?m)^localhost[:$]", server):
+            return
+        if not credentials_required and not any(key in config for key in ("username", "password")):
             return
         for key in ("username", "password"):
             value = config.get(key)
@@ -419,7 +425,12 @@ def validate_structure(raw, reporter):
     elif isinstance(servers, dict):
         for name in role_names:
             check.role(name, servers[name])
-    check.registry(raw.get("registry") or {}, "registry")
+    delivery = raw.get("image_delivery", "registry")
+    if delivery not in IMAGE_DELIVERY:  # OURS
+        check.error("image_delivery", "should be one of %s, got %r" % (", ".join(IMAGE_DELIVERY), delivery),
+                    hint="`registry` (Kamal's push and pull) or `ssh` (the image streamed to each server over SSH, no registry)")
+    # With ssh delivery no server pulls, so a registry without credentials is fine (a public base image).
+    check.registry(raw.get("registry") or {}, "registry", credentials_required=delivery != "ssh")
     for name, accessory in (raw.get("accessories") or {}).items():
         check.accessory(name, accessory, role_names)
     for name, command in (raw.get("aliases") or {}).items():
