@@ -34,6 +34,7 @@ from ansible_collections.kamal.deploy.plugins.module_utils import _app
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
+from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 
 SPEC_LABEL = _app.SPEC_LABEL
 SPEC_DATA_LABEL = SPEC_LABEL + "-data"
@@ -130,10 +131,7 @@ class AccessorySpec:
         return str(image)
 
     def registry(self):
-        registry = dict(self.params.get("registry") or {})
-        if not registry.get("username") or naming.is_local_registry(registry.get("server")):
-            return None
-        return registry
+        return _registry.credentials(self.params.get("registry"))
 
     # -- paths
     @property
@@ -480,14 +478,9 @@ class Accessory(_docker.Operations):
         registry = self.spec.registry()
         if registry is None or self._logged_in:
             return
-        server = registry.get("server") or ""
-        self.actions.append("docker login %s-u %s -p [redacted]" % (server + " " if server else "",
-                                                                    registry["username"]))
+        self.actions.append(_registry.login_action(registry))
         if not self.check_mode:
-            kwargs = {"username": registry["username"], "password": registry.get("password") or ""}
-            if server:
-                kwargs["registry"] = server
-            _docker.call("logging in to %s" % (server or "Docker Hub"), self.client.login, reauth=True, **kwargs)
+            _registry.login(self.client, registry, self.spec.host)
         self._logged_in = True
 
     def ensure_networks(self):

@@ -28,6 +28,7 @@ from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _health as health
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
+from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 
 SPEC_LABEL = "kamal.deploy.spec"
 ACTIVE_STATUSES = ("running", "restarting")
@@ -728,12 +729,22 @@ class App(_docker.Operations):
             self._do(action, container.stop, timeout=timeout)
 
     # -- image and env file
+    def registry_login(self):
+        """``docker login`` before a pull when the registry option has credentials (once per module run)."""
+        credentials = _registry.credentials(self.spec.params.get("registry"))
+        if credentials and not getattr(self, "_logged_in", False):
+            _registry.login(self.client, credentials, self.spec.host)
+            self._logged_in = True
+
     def ensure_image(self, pull="missing", check_label=True):
         ref = self.spec.image()
         image = self.image(ref) if pull != "always" else None
         if image is None:
             if pull == "never":
                 raise AppError("image %s is not on this host and pull is never" % ref)
+            credentials = _registry.credentials(self.spec.params.get("registry"))
+            if credentials:
+                self.actions.append(_registry.login_action(credentials))
             self.actions.append("docker pull %s" % ref)
             if self.check_mode:
                 before = self.image(ref)
@@ -741,7 +752,11 @@ class App(_docker.Operations):
                     self.changed = True
                 return before
             before = self.image(ref) if pull == "always" else None
-            image = _docker.pull_image(self.client, ref)
+            self.registry_login()
+            try:
+                image = _docker.pull_image(self.client, ref)
+            except _docker.DockerError as exc:
+                raise _docker.DockerError(str(exc) + _registry.pull_failure_hint(_docker.split_image(ref)[0], str(exc)))
             if before is None or before.id != image.id:
                 self.changed = True
         if check_label and image is not None:

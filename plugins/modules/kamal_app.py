@@ -210,6 +210,22 @@ options:
     type: str
     default: missing
     choices: [missing, always, never]
+  registry:
+    description:
+      - The registry to log in to on the server before a pull (C(docker login), as C(kamal build pull) does). No login
+        without a username, for a local registry (C(localhost:PORT)), or when the image is already on the server.
+      - A failed login names the registry, the user and the host.
+    type: dict
+    suboptions:
+      server:
+        description: The registry host; Docker Hub when unset.
+        type: str
+      username:
+        description: The login user.
+        type: str
+      password:
+        description: The login password (a secret value).
+        type: str
   check_service_label:
     description: Refuse an image without the label C(service=<service>), as Kamal does.
     type: bool
@@ -539,6 +555,11 @@ def main():
         stop_timeout=dict(type="int"),
         retain_containers=dict(type="int", default=5),
         pull=dict(type="str", default="missing", choices=["missing", "always", "never"]),
+        registry=dict(type="dict", options=dict(
+            server=dict(type="str"),
+            username=dict(type="str"),
+            password=dict(type="str", no_log=True),
+        )),
         check_service_label=dict(type="bool", default=True),
         stop_stale=dict(type="bool", default=False),
         tag_latest=dict(type="bool", default=True),
