@@ -20,6 +20,7 @@ ARGUMENT_SPEC = {
     "registry": {"type": "dict", "default": {}, "no_log": True},
     "secret_values": {"type": "dict", "default": {}, "no_log": True},
     "push": {"type": "bool", "default": True},
+    "local_registry_image": {"type": "str", "default": "registry:3"},
 }
 
 
@@ -34,11 +35,17 @@ class ActionModule(ActionBase):
         _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         build = Build(service=args["service"], repository=args["repository"], version=args["version"],
                       latest_tag=args["latest_tag"], project_dir=args["project_dir"], builder=args["builder"],
-                      registry=args["registry"], secret_values=args["secret_values"])
+                      registry=args["registry"], secret_values=args["secret_values"],
+                      local_registry_image=args["local_registry_image"])
         try:
+            # A local registry (localhost:PORT) must run before the plan asks it what it has.
+            started = args["push"] and not self._task.check_mode and build.setup_local_registry()
             outcome = build.execute(push=args["push"], check_mode=self._task.check_mode)
         except BuildError as e:
             raise AnsibleActionFail(str(e)) from None
+        if started:
+            outcome["changed"] = True
+            outcome["actions"] = build.actions
         result.update(outcome)
         if self._task.diff and outcome["changed"]:
             result["diff"] = {"before": "", "after": f"build: {outcome['built']}\npush: {outcome['pushed']}\nimage: {outcome['image']}\n"}

@@ -13,6 +13,9 @@ description:
     is set), then pushes both tags.
   - An image already built for this version and already in the registry is neither rebuilt nor pushed again
     (C(changed=false)).
+  - With a local registry (C(localhost:PORT) as the O(registry) server) the registry runs on the controller first, as Kamal runs it,
+    in the container C(kamal-docker-registry) from O(local_registry_image), published on C(127.0.0.1:PORT) only (servers reach it
+    through an SSH remote forward). A C(kamal-docker-registry) on another port fails with the fix.
   - Uses C(docker buildx build) when the buildx plugin is installed, otherwise the classic C(docker build);
     builder keys that need buildx (secrets, ssh, cache, provenance, sbom, a foreign arch) then fail with a clear message.
 author: kamal.deploy developers (@kamal-deploy)
@@ -54,6 +57,10 @@ options:
     description: Push the image after building (false for C(--skip-push)-like runs that only build).
     type: bool
     default: true
+  local_registry_image:
+    description: The image of the local registry container (Distribution), for a C(localhost:PORT) registry.
+    type: str
+    default: registry:3
 attributes:
   check_mode:
     description: Plans the build and push without running them.

@@ -12,15 +12,21 @@ with a message saying so instead of building something else.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import ipaddress
 import json
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
+import time
+import urllib.request
 
 DOCKER_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+LOCAL_REGISTRY_CONTAINER = "kamal-docker-registry"   # Kamal's name: either tool finds the other's registry
+LOCAL_REGISTRY_IMAGE = "registry:3"
 
 
 class BuildError(Exception):
@@ -52,7 +58,8 @@ class Build:
     """
 
     def __init__(self, *, service, repository, version, latest_tag, project_dir, builder, registry=None,
-                 secret_values=None, runner=None, environ=None, clone_root=None):
+                 secret_values=None, runner=None, environ=None, clone_root=None, local_registry_image=None,
+                 sleep=None):
         self.service, self.repository, self.version, self.latest_tag = service, repository, version, latest_tag
         self.project_dir = os.path.abspath(project_dir)
         self.builder = builder
@@ -61,6 +68,8 @@ class Build:
         self.run = runner or Runner()
         self.environ = dict(os.environ if environ is None else environ)
         self.clone_root = clone_root or os.path.join(tempfile.gettempdir(), "kamal-clones")
+        self.local_registry_image = local_registry_image or LOCAL_REGISTRY_IMAGE
+        self.sleep = sleep or time.sleep
         self.actions = []
 
     # -- plan ---------------------------------------------------------------------------------
@@ -122,12 +131,54 @@ class Build:
         rc, _out, _err = self.run(["docker", "buildx", "version"])
         return rc == 0
 
+    def setup_local_registry(self):
+        """With ``registry.server: localhost:PORT``, the registry runs here, on 127.0.0.1 only, in Kamal's container
+        ``kamal-docker-registry``; servers reach it through an SSH remote forward. Returns True when started."""
+        server = self.registry.get("server")
+        if not is_local_registry(server):
+            return False
+        port = server.split(":", 1)[1] if ":" in server else ""
+        if not port.isdigit():
+            raise BuildError(f"registry.server: a local registry needs a port, as in localhost:5555 (got {server})")
+        name = LOCAL_REGISTRY_CONTAINER
+        rc, out, _err = self.run(["docker", "inspect", "-f", "{{.State.Running}} {{json .HostConfig.PortBindings}}", name])
+        if rc == 0:
+            running, _sep, bindings = out.strip().partition(" ")
+            ports = [b.get("HostPort") for b in (json.loads(bindings or "{}") or {}).get("5000/tcp") or []]
+            if port not in ports:
+                raise BuildError(f"the local registry container {name} publishes port {', '.join(p for p in ports if p) or 'none'}, "
+                                 f"but registry.server is {server}: remove it (`docker rm -f {name}`; its images go with it) "
+                                 "or use its port in registry.server")
+            if running == "true":
+                return False
+            self._docker("start", name, what=f"starting the local registry {name}")
+            self.actions.append(f"docker start {name}")
+        else:
+            self._docker("run", "--detach", "-p", f"127.0.0.1:{port}:5000", "--name", name, self.local_registry_image,
+                         what=f"starting the local registry {name} ({self.local_registry_image})")
+            self.actions.append(f"docker run --detach -p 127.0.0.1:{port}:5000 --name {name} {self.local_registry_image}")
+        for _attempt in range(50):
+            if self._registry_answers(port):
+                return True
+            self.sleep(0.2)
+        raise BuildError(f"the local registry {name} did not answer on 127.0.0.1:{port} within 10 s: see `docker logs {name}`")
+
+    @staticmethod
+    def _registry_answers(port):
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never through a proxy
+        try:
+            with opener.open(f"http://127.0.0.1:{port}/v2/", timeout=1) as res:
+                return res.status == 200
+        except OSError:
+            return False
+
     def login(self):
         server, user, password = self.registry.get("server"), self.registry.get("username"), self.registry.get("password")
         if is_local_registry(server) or not user:
             return
         args = ["login", *([server] if server else []), "-u", str(user), "--password-stdin"]
-        self._docker(*args, what=f"docker login to {server or 'Docker Hub'} as {user}", input_text=str(password or ""))
+        self._docker(*args, what=f"docker login to {server or 'Docker Hub'} as {user} on the controller (for the push)",
+                     input_text=str(password or ""))
         self.actions.append(f"docker login {server or ''} -u {user}".replace("  ", " "))
 
     def git_clone(self):
@@ -231,3 +282,51 @@ class Build:
                 self.push()
         return {"changed": plan["build"] or plan["push"], "built": plan["build"], "pushed": plan["push"],
                 "image": self.image, "latest_image": self.latest_image, "actions": self.actions}
+
+
+# -- image_delivery: ssh (ours) ------------------------------------------------------------------------------
+
+def local_image_id(image, runner=None):
+    """The controller's image ID of ``image``, or None when it is not here."""
+    rc, out, _err = (runner or Runner())(["docker", "image", "inspect", "--format", "{{.Id}}", image])
+    return out.strip() if rc == 0 and out.strip() else None
+
+
+def image_archive(image, image_id, level=1, cache_dir=None):
+    """``docker save <image> | gzip -<level>`` into a file named after the image ID, made once for every server
+    (parallel hosts wait on a lock and reuse it). Older archives of the same repository are removed.
+    Returns ``(path, seconds spent saving, or 0 when reused)``."""
+    cache_dir = cache_dir or os.path.join(tempfile.gettempdir(), f"kamal-deliver-{os.getuid()}")
+    os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    prefix = hashlib.sha256(repository.encode()).hexdigest()[:12]
+    name = f"{prefix}-{image_id.split(':', 1)[-1][:32]}-{level}.tar{'.gz' if level else ''}"
+    path = os.path.join(cache_dir, name)
+    with open(os.path.join(cache_dir, f"{prefix}.lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(path):
+            return path, 0.0
+        for old in os.listdir(cache_dir):
+            if old.startswith(prefix + "-"):
+                os.unlink(os.path.join(cache_dir, old))
+        t0 = time.monotonic()
+        partial = path + ".partial"
+        compressor = None
+        if level:
+            compressor = [shutil.which("pigz") or "gzip", f"-{level}", "-c"]
+        with open(partial, "wb") as out:
+            save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE if compressor else out,  # pylint: disable=consider-using-with
+                                    stderr=subprocess.PIPE)
+            if compressor:
+                gz = subprocess.Popen(compressor, stdin=save.stdout, stdout=out)  # pylint: disable=consider-using-with
+                save.stdout.close()
+                gz_rc = gz.wait()
+            else:
+                gz_rc = 0
+            err = save.stderr.read().decode(errors="replace")
+            save_rc = save.wait()
+        if save_rc != 0 or gz_rc != 0:
+            os.unlink(partial)
+            raise BuildError(f"docker save {image} failed (exit {save_rc or gz_rc}): {err.strip()}")
+        os.rename(partial, path)
+        return path, time.monotonic() - t0
