@@ -40,6 +40,11 @@ GATEWAY = "172.29.0.1"
 PEBBLE_IP = "172.29.0.3"
 REGISTRY_PORT = 5000
 REGISTRY = f"{GATEWAY}:{REGISTRY_PORT}"
+# A second registry that demands a login (htpasswd) over TLS, for the registry-login tests. Engines trust it
+# through /etc/docker/certs.d/<address>/ca.crt, which dockerd reads at each use: no engine restarts.
+AUTH_REGISTRY_PORT = 5001
+AUTH_REGISTRY = f"{GATEWAY}:{AUTH_REGISTRY_PORT}"
+AUTH_REGISTRY_USER = "kamal-lab"
 SERVER_IP_BASE = 10          # vm1 = 172.29.0.11
 MAX_SERVERS = 10
 RECIPE_LABEL = "org.kamal-deploy.lab.recipe"
@@ -328,6 +333,67 @@ def ensure_registry():
     wait_for(lambda: run(["curl", "-fsS", f"http://{REGISTRY}/v2/"], check=False).returncode == 0, 15, "the lab registry")
 
 
+def _auth_registry_files():
+    """Certificate, htpasswd (bcrypt) and config of the login registry, made once in build/lab/auth-registry."""
+    d = os.path.join(STATE, "auth-registry")
+    os.makedirs(d, exist_ok=True)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    if not os.path.exists(cert):
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650",
+             "-subj", "/CN=kamal-lab-auth-registry", "-addext", f"subjectAltName=IP:{GATEWAY},IP:127.0.0.1",
+             "-keyout", key, "-out", cert])
+        os.chmod(key, 0o644)  # read by the registry inside its container
+    password_file = os.path.join(d, "password")
+    if not os.path.exists(password_file):
+        with open(password_file, "w", encoding="utf-8") as f:
+            f.write(hashlib.sha256(os.urandom(32)).hexdigest()[:20])
+    with open(password_file, encoding="utf-8") as f:
+        password = f.read().strip()
+    htpasswd = os.path.join(d, "htpasswd")
+    if not os.path.exists(htpasswd):
+        # Distribution takes bcrypt only; libxcrypt (Debian's libcrypt) makes it, through Python's crypt module.
+        code = ("import crypt,sys,warnings; warnings.simplefilter('ignore'); "
+                "print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))")
+        hashed = run(["python3", "-W", "ignore", "-c", code, password]).stdout.strip()
+        if not hashed.startswith("$2"):
+            raise LabError(f"could not make a bcrypt hash for the login registry (got {hashed!r})")
+        with open(htpasswd, "w", encoding="utf-8") as f:
+            f.write(f"{AUTH_REGISTRY_USER}:{hashed}\n")
+    with open(os.path.join(d, "config.yml"), "w", encoding="utf-8") as f:
+        f.write("version: 0.1\nlog: {level: warn}\nstorage:\n  filesystem: {rootdirectory: /var/lib/registry}\n"
+                "  delete: {enabled: true}\nhttp:\n  addr: :5000\n  tls: {certificate: /auth/cert.pem, key: /auth/key.pem}\n"
+                "auth:\n  htpasswd: {realm: kamal-lab, path: /auth/htpasswd}\n")
+    return d, cert, password
+
+
+def ensure_auth_registry():
+    """The login registry at AUTH_REGISTRY; the controller's engine trusts its certificate."""
+    name = "kamal-lab-registry-auth"
+    d, cert, password = _auth_registry_files()
+    if docker("inspect", "-f", "{{.State.Running}}", name, check=False).stdout.strip() != "true":
+        docker("rm", "-f", name, check=False)
+        docker("run", "-d", "--name", name, "--restart", "unless-stopped", "--label", f"{LAB_LABEL}=registry",
+               "-v", "kamal-lab-registry-auth-data:/var/lib/registry", "-v", f"{d}:/auth:ro",
+               "-p", f"127.0.0.1:{AUTH_REGISTRY_PORT}:5000", "-p", f"{AUTH_REGISTRY}:5000",
+               "--entrypoint", "/usr/bin/docker-registry", "kamal-lab/registry:2.8", "serve", "/auth/config.yml")
+    trusted = os.path.join("/etc/docker/certs.d", AUTH_REGISTRY)
+    os.makedirs(trusted, exist_ok=True)
+    shutil.copyfile(cert, os.path.join(trusted, "ca.crt"))
+    wait_for(lambda: run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", cert, f"https://{AUTH_REGISTRY}/v2/"],
+                         check=False).stdout == "401", 15, "the login registry")
+    return {"server": AUTH_REGISTRY, "username": AUTH_REGISTRY_USER, "password": password, "ca": cert}
+
+
+def trust_auth_registry(servers, cert):
+    """Each server's engine trusts the login registry's certificate (dockerd reads certs.d at each use)."""
+    with open(cert, encoding="utf-8") as f:
+        pem = f.read()
+    target = f"/etc/docker/certs.d/{AUTH_REGISTRY}"
+    for s in servers:
+        if s["kind"] == "docker":
+            docker("exec", "-i", s["container"], "sh", "-c", f"mkdir -p {target} && cat > {target}/ca.crt", input=pem)
+
+
 def ensure_pebble():
     name = "kamal-lab-pebble"
     if docker("inspect", "-f", "{{.State.Running}}", name, check=False).stdout.strip() != "true":
@@ -455,6 +521,7 @@ def cmd_up(args):
     with stage("network, registry, Pebble"):
         ensure_network()
         ensure_registry()
+        auth_registry = ensure_auth_registry()
         ensure_pebble()
     with stage("push lab images to the registry"):
         images = push_images(trusted)
@@ -469,10 +536,12 @@ def cmd_up(args):
             start_server(s, key)
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(todo) or 1) as pool:
             list(pool.map(lambda s: wait_for(lambda: server_ready(s), 60, f"server {s['name']} ({s['ip']})"), todo))
+        trust_auth_registry(specs + extras, auth_registry["ca"])
         log(f"servers: {len(todo)} started, {len(specs) + len(extras) - len(todo)} reused")
     state = {
         "servers": specs, "extra_servers": extras, "gateway": GATEWAY, "network": NETWORK,
         "registry": REGISTRY, "registry_push": REGISTRY if trusted else f"127.0.0.1:{REGISTRY_PORT}",
+        "auth_registry": auth_registry,
         "images": images, "pebble": {"ip": PEBBLE_IP, "directory": f"https://{PEBBLE_IP}:14000/dir",
                                      "listener_ca": os.path.join(STATE, "pebble-listener-ca.pem")},
         "ssh_key": key, "ssh_config": os.path.join(STATE, "ssh_config"), "known_hosts": os.path.join(STATE, "known_hosts"),
