@@ -26,7 +26,7 @@ def https_get(ip, host, cadata, timeout=2):
             data = b""
             while chunk := tls.recv(4096):
                 data += chunk
-    head, _, body = data.decode().partition("\r\n\r\n")
+    head, _sep, body = data.decode().partition("\r\n\r\n")
     return head.splitlines()[0], body, issuer
 
 
