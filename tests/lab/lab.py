@@ -370,9 +370,13 @@ def ensure_auth_registry():
     """The login registry at AUTH_REGISTRY; the controller's engine trusts its certificate."""
     name = "kamal-lab-registry-auth"
     d, cert, password = _auth_registry_files()
-    if docker("inspect", "-f", "{{.State.Running}}", name, check=False).stdout.strip() != "true":
+    # Another checkout's lab (another build/lab) made other files: a running registry serving those is replaced.
+    digest = tree_digest([d], extra=d)
+    running = docker("inspect", "-f", '{{.State.Running}} {{index .Config.Labels "kamal-lab.files"}}', name, check=False).stdout.split()
+    if running != ["true", digest]:
         docker("rm", "-f", name, check=False)
         docker("run", "-d", "--name", name, "--restart", "unless-stopped", "--label", f"{LAB_LABEL}=registry",
+               "--label", f"kamal-lab.files={digest}",
                "-v", "kamal-lab-registry-auth-data:/var/lib/registry", "-v", f"{d}:/auth:ro",
                "-p", f"127.0.0.1:{AUTH_REGISTRY_PORT}:5000", "-p", f"{AUTH_REGISTRY}:5000",
                "--entrypoint", "/usr/bin/docker-registry", "kamal-lab/registry:2.8", "serve", "/auth/config.yml")
