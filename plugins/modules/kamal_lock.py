@@ -101,12 +101,23 @@ options:
     description: How many audit log lines O(command=audit) returns.
     type: int
     default: 50
+  watchdog:
+    description:
+      - On the controller (the action plugin), for O(command=acquire) and O(command=release) with O(run_id) and
+        O(controller_pid). Before an acquire, start a detached watchdog that waits for the O(controller_pid) process
+        (C(ansible-playbook)) to end and then releases this run's lock, so a run killed by SIGINT or SIGTERM leaves no
+        lock behind; after a release, stop it. The module on the server ignores it. Not in check mode.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Reports whether the lock would be acquired or released (and fails where the real run would) without writing.
     support: full
   diff_mode:
     description: Shows the decoded lock details before and after.
+    support: full
+  action:
+    description: The watchdog (O(watchdog)) runs in the action plugin, on the controller.
     support: full
   platform:
     description: Runs on the POSIX servers Kamal deploys to.
@@ -130,14 +141,17 @@ EXAMPLES = r"""
     live_pids: "{{ kamal_controller_live_pids }}"
     wait: "{{ lock_wait | default(0) }}"
     force: "{{ force_unlock | default(false) }}"
+    watchdog: true
   run_once: true
   delegate_to: "{{ kamal_primary_host }}"
 
-- name: Release it (only if it is still ours)
+- name: Release it (only if it is still ours) and stop the watchdog
   kamal.deploy.kamal_lock:
     command: release
     service: shop
     run_id: "{{ kamal_run_id }}"
+    controller_pid: "{{ kamal_controller_pid }}"
+    watchdog: true
 
 - name: Who holds the lock?
   kamal.deploy.kamal_lock:
@@ -241,6 +255,7 @@ def main():
         wait=dict(type="int", default=0),
         wait_interval=dict(type="float", default=2.0),
         lines=dict(type="int", default=_audit.DEFAULT_TAIL_LINES),
+        watchdog=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("manual", True, ("lock_message",))])

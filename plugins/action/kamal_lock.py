@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for kamal.deploy.kamal_lock: the module runs on the lock's host; with ``watchdog`` the controller
+side starts the lock's watchdog before an acquire and stops it after a release, inside the same task (two
+local tasks fewer per deploy)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.kamal.deploy.plugins.plugin_utils import lock_watchdog
+
+
+class ActionModule(ActionBase):
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        command = args.get("command", "status")
+        watched = bool(args.get("watchdog")) and command in ("acquire", "release") and not self._task.check_mode
+        prefix = None
+        if watched:
+            if not args.get("controller_pid") or not args.get("run_id"):
+                result.update(failed=True, msg="watchdog needs run_id and controller_pid (the ansible-playbook process)")
+                return result
+            prefix = lock_watchdog.guard_prefix(args["service"], args.get("destination"), int(args["controller_pid"]))
+        if watched and command == "acquire":
+            # Before the acquire: no kill can fall between taking the lock and watching for the run's end.
+            lock_watchdog.start(prefix, int(args["controller_pid"]), self._release_argv(args, task_vars))
+        result.update(self._execute_module(module_name="kamal.deploy.kamal_lock", module_args=args, task_vars=task_vars))
+        if watched and command == "release":
+            lock_watchdog.stop(prefix)
+        return result
+
+    def _release_argv(self, args, task_vars):
+        host = self._task.delegate_to or task_vars.get("inventory_hostname")
+        release = {"command": "release", "service": args["service"], "run_id": args["run_id"]}
+        if args.get("destination"):
+            release["destination"] = args["destination"]
+        argv = [os.path.join(os.path.dirname(sys.executable), "ansible"), str(host)]
+        for source in task_vars.get("ansible_inventory_sources") or []:
+            argv += ["-i", source]
+        return argv + ["-m", "kamal.deploy.kamal_lock", "-a", json.dumps(release)]
