@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.build import Build, BuildError
+
+display = Display()  # build steps and pushed layers show as they happen, not only when the task ends
 
 ARGUMENT_SPEC = {
     "service": {"type": "str", "required": True},
@@ -36,7 +39,7 @@ class ActionModule(ActionBase):
         build = Build(service=args["service"], repository=args["repository"], version=args["version"],
                       latest_tag=args["latest_tag"], project_dir=args["project_dir"], builder=args["builder"],
                       registry=args["registry"], secret_values=args["secret_values"],
-                      local_registry_image=args["local_registry_image"])
+                      local_registry_image=args["local_registry_image"], progress=display.display)
         try:
             # A local registry (localhost:PORT) must run before the plan asks it what it has.
             started = args["push"] and not self._task.check_mode and build.setup_local_registry()

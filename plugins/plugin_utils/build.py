@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import shutil
+import re
 import subprocess
 import tempfile
 import time
@@ -33,12 +34,29 @@ class BuildError(Exception):
     """A build step failed; the message names the step, the command's output and the fix."""
 
 
-class Runner:
-    """Runs commands; tests replace it. Returns (rc, stdout, stderr)."""
+# The lines of `docker build` / `docker push` output worth showing while they run: build steps (classic and
+# BuildKit) and each layer pushed; the rest stays in the error message when a step fails.
+PROGRESS_LINE = re.compile(r"^(Step \d+/\d+ : |#\d+ \[|[0-9a-f]{12}: (Pushed|Layer already exists|Mounted from)|\S+: digest: )")
 
-    def __call__(self, args, cwd=None, env=None, input_text=None):
-        res = subprocess.run(args, cwd=cwd, env=env, input=input_text, capture_output=True, text=True, check=False)
-        return res.returncode, res.stdout, res.stderr
+
+class Runner:
+    """Runs commands; tests replace it. Returns (rc, stdout, stderr). With ``on_line``, stdout and stderr are read
+    together as they come and each line is passed to it (stderr is then empty)."""
+
+    def __call__(self, args, cwd=None, env=None, input_text=None, on_line=None):
+        if on_line is None:
+            res = subprocess.run(args, cwd=cwd, env=env, input=input_text, capture_output=True, text=True, check=False)
+            return res.returncode, res.stdout, res.stderr
+        lines = []
+        with subprocess.Popen(args, cwd=cwd, env=env, stdin=subprocess.PIPE if input_text else subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+            if input_text:
+                proc.stdin.write(input_text)
+                proc.stdin.close()
+            for line in proc.stdout:
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+        return proc.returncode, "".join(lines), ""
 
 
 def local_arch():
@@ -59,7 +77,7 @@ class Build:
 
     def __init__(self, *, service, repository, version, latest_tag, project_dir, builder, registry=None,
                  secret_values=None, runner=None, environ=None, clone_root=None, local_registry_image=None,
-                 sleep=None):
+                 sleep=None, progress=None):
         self.service, self.repository, self.version, self.latest_tag = service, repository, version, latest_tag
         self.project_dir = os.path.abspath(project_dir)
         self.builder = builder
@@ -70,7 +88,12 @@ class Build:
         self.clone_root = clone_root or os.path.join(tempfile.gettempdir(), "kamal-clones")
         self.local_registry_image = local_registry_image or LOCAL_REGISTRY_IMAGE
         self.sleep = sleep or time.sleep
+        self.progress = progress  # called with "<image>: <line>" for build steps and pushed layers
         self.actions = []
+
+    def _show_progress(self, line):
+        if PROGRESS_LINE.match(line):
+            self.progress(f"{self.image}: {line}")
 
     # -- plan ---------------------------------------------------------------------------------
     @property
@@ -81,8 +104,10 @@ class Build:
     def latest_image(self):
         return f"{self.repository}:{self.latest_tag}"
 
-    def _docker(self, *args, what, input_text=None, cwd=None, env=None):
-        rc, out, err = self.run(["docker", *args], cwd=cwd, env=env, input_text=input_text)
+    def _docker(self, *args, what, input_text=None, cwd=None, env=None, stream=False):
+        """``stream``: long steps (build, push) pass their progress lines to ``self.progress`` as they come."""
+        extra = {"on_line": self._show_progress} if stream and self.progress else {}
+        rc, out, err = self.run(["docker", *args], cwd=cwd, env=env, input_text=input_text, **extra)
         if rc != 0:
             raise BuildError(f"{what} failed (docker {args[0]}, exit {rc}):\n{(out + err).strip()[-4000:]}")
         return out
@@ -263,12 +288,12 @@ class Build:
         args = self.build_command(build_dir, context, self.buildx_available())
         env = dict(self.environ, **{k: str(v) for k, v in self.secret_values.items()})
         env.setdefault("DOCKER_BUILDKIT", "1" if args[0] == "buildx" else "0")
-        self._docker(*args, what=f"building {self.image}", cwd=build_dir, env=env)
+        self._docker(*args, what=f"building {self.image}", cwd=build_dir, env=env, stream=True)
         self.actions.append("docker " + " ".join(args))
 
     def push(self):
         for ref in (self.image, self.latest_image):
-            self._docker("push", ref, what=f"pushing {ref} to {self.registry.get('server') or 'Docker Hub'}")
+            self._docker("push", ref, what=f"pushing {ref} to {self.registry.get('server') or 'Docker Hub'}", stream=True)
             self.actions.append(f"docker push {ref}")
 
     def execute(self, push=True, check_mode=False):

@@ -149,3 +149,47 @@ def test_an_ip_registry_inside_an_insecure_cidr_is_insecure(tmp_path):
     b = Build(service="shop", repository="172.29.0.1:5000/shop", version="v", latest_tag="latest", project_dir=str(tmp_path),
               builder={}, runner=runner)
     assert b.registry_is_insecure()
+
+
+class StreamingRunner(FakeRunner):
+    """Answers like FakeRunner; a streamed build or push also prints docker-like lines through on_line."""
+
+    OUTPUT = {"build": ["Step 1/2 : FROM scratch", " ---> Using cache", "Step 2/2 : COPY . /app", "Successfully built 0123"],
+              "push": ["The push refers to repository [reg.test/acme/shop]", "0123456789ab: Pushed",
+                       "abc123: digest: sha256:feed size: 528"]}
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.streamed = []
+
+    def __call__(self, args, cwd=None, env=None, input_text=None, on_line=None):
+        rc, out, err = super().__call__(args, cwd=cwd, env=env, input_text=input_text)
+        if on_line is not None:
+            self.streamed.append(args[1])
+        if on_line is not None and args[1] in self.OUTPUT:
+            for line in self.OUTPUT[args[1]]:
+                on_line(line)
+        return rc, out, err
+
+
+def test_build_and_push_show_their_steps_and_layers_as_they_run(tmp_path):
+    shown, runner = [], StreamingRunner()
+    make(tmp_path, runner, progress=shown.append).execute(push=True)
+    assert runner.streamed == ["build", "push", "push"]  # the version and the latest tag
+    image = "reg.test/acme/shop:abc123"
+    assert f"{image}: Step 1/2 : FROM scratch" in shown and f"{image}: Step 2/2 : COPY . /app" in shown
+    assert f"{image}: 0123456789ab: Pushed" in shown
+    assert not any("Using cache" in line or "refers to repository" in line for line in shown)
+
+
+def test_without_progress_nothing_is_streamed(tmp_path):
+    runner = StreamingRunner()
+    make(tmp_path, runner).execute(push=True)
+    assert docker_calls(runner, "build") and docker_calls(runner, "push") and runner.streamed == []
+
+
+def test_the_runner_streams_lines_as_they_come_and_keeps_the_output():
+    from ansible_collections.kamal.deploy.plugins.plugin_utils.build import Runner
+    seen = []
+    rc, out, err = Runner()(["sh", "-c", "echo 'Step 1/1 : FROM x'; echo oops >&2; exit 3"], on_line=seen.append)
+    assert (rc, err) == (3, "") and seen == ["Step 1/1 : FROM x", "oops"] and "oops" in out
