@@ -222,11 +222,11 @@ def _get(ip, host, path="/", timeout=5):
 def proxy_on_vm2(lab, app):
     ip = lab.ips[1]
     ours = lab.ssh(ip, "docker ps -aq --filter name=^/kamal-proxy$").stdout.strip() == ""
-    booted = app.module("vm2", "kamal.deploy.kamal_proxy", {"state": "boot", "image": lab.images["kamal-lab/proxy:2.11"]})
+    booted = app.module("vm2", "kamal.deploy.kamal_proxy", {"command": "boot", "image": lab.images["kamal-lab/proxy:2.11"]})
     assert not booted["vm2"]["failed"], booted
     yield ip
     if ours:
-        app.module("vm2", "kamal.deploy.kamal_proxy", {"state": "remove", "force": True})
+        app.module("vm2", "kamal.deploy.kamal_proxy", {"command": "remove", "force": True})
 
 
 def test_proxied_boot_switches_without_losing_a_request_and_a_broken_version_never_gets_traffic(lab, app, proxy_on_vm2):

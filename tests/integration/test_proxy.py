@@ -162,7 +162,7 @@ def test_route_then_switch_under_load_loses_no_request(server, booted, apps):
         thread.start()
     started = time.time()
     try:
-        args = {"state": "route", "route": route, "target": "{{ item }}", "drain_timeout": 5}
+        args = {"command": "route", "route": route, "target": "{{ item }}", "drain_timeout": 5}
         task = {"kamal.deploy.kamal_proxy": args,
                 "loop": [PREFIX + ("-v2" if i % 2 == 0 else "-v1") for i in range(SWITCHES)]}
         results = server.play(task)["results"]
