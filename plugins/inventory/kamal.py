@@ -32,9 +32,9 @@ options:
     choices: [kamal.deploy.kamal, kamal]
   config_file:
     description:
-      - The Kamal config file, relative to the source file's directory.
+      - The Kamal config file, relative to the source file's directory (not the working directory).
       - When the inventory source is a deploy.yml itself, that file.
-    type: path
+    type: str
     default: config/deploy.yml
   destination:
     description:

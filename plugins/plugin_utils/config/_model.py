@@ -395,12 +395,20 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
         groups["kamal_primary"] = [self.primary_host] if self.primary_host else []
         return groups
 
+    def local_path(self, path):
+        """A controller path from the config: relative ones are relative to the project directory, which is where
+        Kamal runs, so they work from any working directory (AWX, molecule); ``~`` is left to ssh."""
+        path = str(path)
+        if path.startswith(("/", "~")):
+            return path
+        return os.path.normpath(os.path.join(self.project_dir, path))
+
     def host_vars(self, host):
         """Connection variables for one host, from ``ssh`` (the same for every host) and its tags."""
         ssh = self.ssh
         hostvars = {"ansible_user": ssh.user, "ansible_port": ssh.port, "kamal_tags": list(self.host_tags.get(host, []))}
         common = []
-        keys = list(ssh.keys or [])
+        keys = [self.local_path(key) for key in ssh.keys or []]
         if keys:
             hostvars["ansible_ssh_private_key_file"] = keys[0]
             for key in keys[1:]:
@@ -414,10 +422,10 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
         if ssh.config is False:
             common += ["-F", "/dev/null"]
         elif isinstance(ssh.config, str) and not isinstance(ssh.config, bool):
-            common += ["-F", ssh.config]
+            common += ["-F", self.local_path(ssh.config)]
         elif isinstance(ssh.config, list):
             # OpenSSH takes one -F; Kamal (net-ssh) reads them all. Use the first.
-            common += ["-F", ssh.config[0]] if ssh.config else []
+            common += ["-F", self.local_path(ssh.config[0])] if ssh.config else []
         if ssh.forward_agent:
             common += ["-o", "ForwardAgent=yes"]
         if common:

@@ -177,14 +177,23 @@ def test_to_dict_is_plain_json(roles):
 
 @pytest.mark.parametrize("ssh, expected", [
     ("{}", {"ansible_user": "root", "ansible_port": 22, "kamal_tags": []}),
-    ("{user: app, port: '2222', keys: [k1, k2], keys_only: true, proxy: jump.example.com, config: false}",
-     {"ansible_user": "app", "ansible_port": 2222, "kamal_tags": [], "ansible_ssh_private_key_file": "k1",
-      "ansible_ssh_common_args": "-i k2 -o IdentitiesOnly=yes -o ProxyJump=root@jump.example.com -F /dev/null"}),
+    ("{user: app, port: '2222', keys: [k1, ~/.ssh/k2], keys_only: true, proxy: jump.example.com, config: false}",
+     {"ansible_user": "app", "ansible_port": 2222, "kamal_tags": [], "ansible_ssh_private_key_file": "{root}/k1",
+      "ansible_ssh_common_args": "-i '~/.ssh/k2' -o IdentitiesOnly=yes -o ProxyJump=root@jump.example.com -F /dev/null"}),
+    ("{keys: [../keys/deploy], config: config/ssh_config}",
+     {"ansible_user": "root", "ansible_port": 22, "kamal_tags": [], "ansible_ssh_private_key_file": "{parent}/keys/deploy",
+      "ansible_ssh_common_args": "-F {root}/config/ssh_config"}),
     ("{proxy_command: 'ssh -W %h:%p bastion', config: /etc/ssh/other, forward_agent: true}",
      {"ansible_user": "root", "ansible_port": 22, "kamal_tags": [],
       "ansible_ssh_common_args": "-o 'ProxyCommand=ssh -W %h:%p bastion' -F /etc/ssh/other -o ForwardAgent=yes"}),
 ])
 def test_host_vars_from_ssh(project, base, ssh, expected):
+    """Relative key and config paths are the project directory's (Kamal runs there), whatever the working directory."""
+    places = {"{root}": project.root, "{parent}": os.path.dirname(project.root)}
+    for name, value in list(expected.items()):
+        for marker, path in places.items():
+            value = value.replace(marker, path) if isinstance(value, str) else value
+        expected[name] = value
     assert project.load(base + "ssh: %s\n" % ssh).host_vars("1.1.1.1") == expected
 
 

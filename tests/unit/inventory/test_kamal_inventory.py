@@ -131,3 +131,12 @@ def test_other_yaml_inventories_named_deploy_yml_are_left_to_the_yaml_plugin(tmp
     (tmp_path / "deploy.yml").write_text("all:\n  hosts:\n    h1:\n")
     data = json.loads(ansible(tmp_path, "-i", "deploy.yml", "--list").stdout)
     assert "h1" in data["ungrouped"]["hosts"]
+
+
+def test_a_source_file_finds_its_config_from_any_working_directory(project, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    environ = dict(os.environ, VERSION="v1", ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
+    res = subprocess.run(["ansible-inventory", "-i", str(project / "inventory.kamal.yml"), "--list"], cwd=elsewhere,
+                         env=environ, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert sorted(json.loads(res.stdout)["kamal_app_hosts"]["hosts"]) == ["192.168.1.100", "192.168.1.200"]
