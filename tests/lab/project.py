@@ -49,6 +49,35 @@ def write_lab_project(root, config, collections_path, secrets="KAMAL_REGISTRY_PA
                 """))
 
 
+class Lab:
+    """The lab as tests/lab/lab.py up left it (build/lab/lab.json): servers, registry, SSH config."""
+
+    def __init__(self, state):
+        self.state = state
+        self.servers = state["servers"]
+        self.ips = [s["ip"] for s in self.servers]
+        self.registry = state["registry"]
+        self.registry_push = state["registry_push"]
+        self.images = state["images"]
+        self.ssh_config = state["ssh_config"]
+        self.ansible_cfg = state["ansible_cfg"]
+        self.inventory = state["inventory"]
+
+    def extra(self, role):
+        return next(s for s in self.state["extra_servers"] if s.get("role") == role)
+
+    def ssh(self, ip, command, check=True, input=None, timeout=60):  # pylint: disable=redefined-builtin
+        """Run a shell command on a lab server over real SSH."""
+        res = subprocess.run(["ssh", "-F", self.ssh_config, ip, command], input=input, text=True,
+                             capture_output=True, timeout=timeout, check=False)
+        if check and res.returncode != 0:
+            raise AssertionError(f"ssh {ip} {command!r} failed ({res.returncode}): {res.stdout}{res.stderr}")
+        return res
+
+    def ansible_env(self):
+        return dict(os.environ, ANSIBLE_CONFIG=self.ansible_cfg)
+
+
 class App:
     """A Kamal project in a temporary git repository, deployed with ansible-playbook."""
 
@@ -144,17 +173,20 @@ class App:
 
 
 class Load:
-    """Steady traffic to every server through the proxy: a new connection per request, failures counted."""
+    """Steady traffic to every server through the proxy: a new connection per request, failures counted, each
+    request's start and latency kept."""
 
     def __init__(self, app, clients_per_server=2):
         self.app, self.stop = app, threading.Event()
         self.requests = self.failures = 0
         self.errors, self.lock = [], threading.Lock()
+        self.samples = []  # (start, seconds, ok, server ip) per request, for latency figures
         self.threads = [threading.Thread(target=self.run, args=(ip,), daemon=True)
                         for ip in app.lab.ips for _client in range(clients_per_server)]
 
     def run(self, ip):
         while not self.stop.is_set():
+            t0 = time.monotonic()
             try:
                 status, _body = self.app.get(ip)
                 ok = status == 200
@@ -163,6 +195,7 @@ class Load:
                 ok, err = False, f"{ip}: {e}"
             with self.lock:
                 self.requests += 1
+                self.samples.append((t0, time.monotonic() - t0, ok, ip))
                 if not ok:
                     self.failures += 1
                     self.errors.append(err)
