@@ -20,12 +20,12 @@ PYTEST := KAMAL_COLLECTIONS_PATH=$(COLLECTIONS) ANSIBLE_COLLECTIONS_PATH=$(COLLE
 # `timed NAME`: wraps a recipe line, printing how long the stage took.
 timed = t0=$$(date +%s); trap 'echo "== $(1): $$(( $$(date +%s) - t0 )) s"' EXIT;
 
-.PHONY: help demo test venv collection lab lab-down unit sanity lint integration molecule bench clean
+.PHONY: help demo test venv collection lab lab-down unit sanity lint integration molecule bench bench-quick clean
 
 help:
 	@echo "make demo   start the lab and deploy the demo app (prints its URL)"
 	@echo "make test   every test: sanity, unit, integration against the lab, molecule"
-	@echo "make lab | lab-down | unit | sanity | lint | integration | molecule | bench | collection | clean"
+	@echo "make lab | lab-down | unit | sanity | lint | integration | molecule | bench | bench-quick | collection | clean"
 
 # The virtualenv is rebuilt when requirements.txt changes.
 $(VENV)/.stamp: requirements.txt
@@ -95,9 +95,27 @@ test: venv
 demo: collection lab
 	@$(call timed,demo) $(BIN)/python tests/lab/demo.py
 
-# Figures, not tests: deploy wall time on the lab (1 and 3 servers, cold and v1 -> v2).
+# Figures, not tests (BENCHMARKS.md): ours against the real Kamal 2.11 side by side on 1, 3 and 10 servers, the
+# floor, the overhead per host, zero downtime under load, 300 proxy switches under load, image delivery. The lab grows to 10 servers for
+# the 10-server rows, then goes back to its default. bench-quick: 1 and 3 servers only, in a few minutes.
 bench: collection lab
-	@$(call timed,bench) $(BIN)/python bench/deploy_time.py
+	@$(call timed,bench) \
+	status=0; { \
+	$(BIN)/python bench/vs_kamal.py --servers 1,3 --runs 5 --delays 0,7 && \
+	$(BIN)/python bench/floor.py --runs 5 && \
+	$(BIN)/python bench/overhead.py && \
+	$(BIN)/python bench/zero_downtime.py && \
+	KAMAL_PROXY_TEST_SWITCHES=300 $(PYTEST) -q -s tests/integration/test_proxy.py -k switch_under_load && \
+	$(BIN)/python bench/delivery.py && \
+	$(LAB) up --servers 10 --no-extras && \
+	$(BIN)/python bench/vs_kamal.py --servers 10 --runs 5 --delays 0,7 --output vs_kamal_10.json; \
+	} || status=$$?; \
+	$(LAB) up; exit $$status
+
+bench-quick: collection lab
+	@$(call timed,bench-quick) \
+	$(BIN)/python bench/vs_kamal.py --servers 1,3 --runs 3 --delays 0 && \
+	$(BIN)/python bench/overhead.py
 
 clean:
 	rm -rf build

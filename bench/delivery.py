@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import uuid
 
@@ -36,33 +35,7 @@ from project import write_lab_project  # noqa: E402  pylint: disable=wrong-impor
 LOCAL_PORT = 5557  # one kamal-docker-registry per controller: the port the tests use
 MODES = ("remote registry + login", "local registry + SSH forward", "image_delivery: ssh")
 
-CALLBACK = '''
-import json, os, time
-from ansible.plugins.callback import CallbackBase
-
-class CallbackModule(CallbackBase):
-    CALLBACK_VERSION = 2.0
-    CALLBACK_TYPE = "aggregate"
-    CALLBACK_NAME = "kamal_bench_timer"
-    CALLBACK_NEEDS_ENABLED = True
-
-    def __init__(self):
-        super().__init__()
-        self.times, self.current, self.t0 = {}, None, None
-
-    def _close(self):
-        if self.current is not None:
-            self.times[self.current] = self.times.get(self.current, 0) + time.monotonic() - self.t0
-
-    def v2_playbook_on_task_start(self, task, is_conditional):
-        self._close()
-        self.current, self.t0 = task.get_name(), time.monotonic()
-
-    def v2_playbook_on_stats(self, stats):
-        self._close()
-        with open(os.environ["KAMAL_BENCH_TIMES"], "w") as f:
-            json.dump(self.times, f)
-'''
+CALLBACKS = os.path.join(REPO, "bench", "callback_plugins")  # kamal_bench_timer: each task's wall time
 
 
 def git(root, *args):
@@ -107,7 +80,7 @@ def run_mode(lab, mode, hosts, mb, workdir):
                     "--label", f"service={service}", root], check=True, capture_output=True,
                    env=dict(os.environ, DOCKER_BUILDKIT="0"))
     times_file = os.path.join(root, "times.json")
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"), ANSIBLE_CALLBACK_PLUGINS=workdir,
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"), ANSIBLE_CALLBACK_PLUGINS=CALLBACKS,
                ANSIBLE_CALLBACKS_ENABLED="kamal_bench_timer", KAMAL_BENCH_TIMES=times_file,
                PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     t0 = time.monotonic()
@@ -118,10 +91,10 @@ def run_mode(lab, mode, hosts, mb, workdir):
         if res.returncode != 0:
             raise SystemExit(f"{mode}: deploy failed\n{res.stdout[-4000:]}{res.stderr[-2000:]}")
         with open(times_file, encoding="utf-8") as f:
-            times = json.load(f)
+            times = json.load(f)["tasks"]
 
         def task(prefix):
-            return sum(t for name, t in times.items() if prefix in name)
+            return sum(t["seconds"] for name, t in times.items() if prefix in name)
 
         return {"push": task("Build and push"), "preflight": task("Check that every server reaches the local registry"),
                 "deliver": task(": Deliver "), "boot": task(": App boot "), "deploy": total}
@@ -146,8 +119,6 @@ def main():
     os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS
     results = {mode: [] for mode in MODES}
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as workdir:
-        with open(os.path.join(workdir, "kamal_bench_timer.py"), "w", encoding="utf-8") as f:
-            f.write(textwrap.dedent(CALLBACK))
         for _run in range(args.runs):
             for mode in MODES:
                 results[mode].append(run_mode(lab, mode, hosts, args.mb, workdir))

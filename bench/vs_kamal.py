@@ -34,8 +34,10 @@ def sh(args, **kw):
 class Side:
     """One tool's project: config/deploy.yml for a worker-only service on the given hosts."""
 
-    def __init__(self, tool, lab, hosts, delay, root):
+    def __init__(self, tool, lab, hosts, delay, root, web=False):
+        """``web``: ours only (Kamal's proxy image cannot be had here), a proxied web role instead of workers."""
         self.tool, self.lab, self.hosts, self.root = tool, lab, hosts, root
+        self.output = ""
         self.service = f"{tool[:3]}{uuid.uuid4().hex[:6]}"
         config = {
             "service": self.service, "image": self.service,
@@ -44,25 +46,32 @@ class Side:
             "builder": {"arch": "amd64"}, "readiness_delay": delay,
             "ssh": {"user": "root", "keys": [lab["ssh_key"]], "keys_only": True, "config": lab["ssh_config"]},
         }
-        write_lab_project(root, config, COLLECTIONS)
+        if web:
+            config.pop("primary_role")
+            config["servers"] = {"web": {"hosts": hosts}}
+            config["proxy"] = {"host": f"{self.service}.lab.test", "app_port": 80}
+        write_lab_project(root, config, COLLECTIONS, proxy_image=f"{lab['registry']}/kamal-lab/proxy:2.11" if web else None)
         for version in ("v1", "v2"):   # the image Kamal expects: <registry>/<service>:<version>, labelled
             tag = f"{lab['registry_push']}/{self.service}:{version}"
             sh(["docker", "build", "-q", "-t", tag, "-"], input=f"FROM kamal-lab/demo-app:{version}\nLABEL service={self.service}\n",
                env=dict(os.environ, DOCKER_BUILDKIT="0"))
             sh(["docker", "push", "-q", tag])
 
-    def deploy(self, version):
+    def deploy(self, version, extra_args=(), extra_env=None):
+        """Deploy ``version`` (already in the registry); the wall time. The output is kept in ``self.output``."""
         if self.tool == "kamal":
-            cmd = [KAMAL, "deploy", "--skip-push", f"--version={version}"]
+            cmd = [KAMAL, "deploy", "--skip-push", f"--version={version}", *extra_args]
             env = dict(os.environ)
         else:
             cmd = ["ansible-playbook", "-i", "config/deploy.yml", "kamal.deploy.deploy", "-e", "skip_push=true",
-                   "-e", f"version={version}"]
+                   "-e", f"version={version}", *extra_args]
             env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(self.root, "ansible.cfg"),
                        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+        env.update(extra_env or {})
         t0 = time.monotonic()
         res = subprocess.run(cmd, cwd=self.root, env=env, capture_output=True, text=True, check=False)
         elapsed = time.monotonic() - t0
+        self.output = res.stdout
         if res.returncode != 0:
             raise SystemExit(f"{self.tool} deploy {version} failed:\n{res.stdout[-3000:]}{res.stderr[-2000:]}")
         return elapsed
@@ -81,6 +90,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--servers", default="1,3")
     parser.add_argument("--delays", default="0,7")
+    parser.add_argument("--output", default="vs_kamal.json", help="file name under build/bench")
     args = parser.parse_args()
     with open(os.path.join(REPO, "build", "lab", "lab.json"), encoding="utf-8") as f:
         lab = json.load(f)
@@ -114,7 +124,7 @@ def main():
                       flush=True)
     out = os.path.join(REPO, "build", "bench")
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "vs_kamal.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, args.output), "w", encoding="utf-8") as f:
         json.dump({"rows": rows}, f, indent=2)
     print("\n| readiness_delay | servers | deploy | Kamal 2.11 (s) | kamal.deploy (s) | ours/Kamal |\n|---|---|---|---|---|---|")
     for r in rows:

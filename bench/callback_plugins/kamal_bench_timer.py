@@ -1,5 +1,6 @@
-"""Benchmark callback: each task's wall time (summed over loops and includes of the same name) and how many
-hosts ran it (skipped ones excepted), written as JSON to $KAMAL_BENCH_TIMES when the playbook ends."""
+"""Benchmark callback: each task's wall time (summed over loops and includes of the same name), how many
+hosts ran it and how many tasks each host ran (skipped ones excepted), written as JSON to $KAMAL_BENCH_TIMES
+when the playbook ends."""
 import json
 import os
 import time
@@ -16,6 +17,7 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self.tasks, self.current, self.t0, self.started = {}, None, None, time.monotonic()
+        self.per_host = {}
 
     def _close(self):
         if self.current is not None:
@@ -28,11 +30,14 @@ class CallbackModule(CallbackBase):
         self.tasks.setdefault(self.current, {"seconds": 0.0, "ran": 0})
 
     def _ran(self, result):
-        self.tasks.setdefault(result._task.get_name(), {"seconds": 0.0, "ran": 0})["ran"] += 1
+        self.tasks.setdefault(result.task.get_name(), {"seconds": 0.0, "ran": 0})["ran"] += 1
+        host = result.host.get_name()
+        self.per_host[host] = self.per_host.get(host, 0) + 1
 
     v2_runner_on_ok = v2_runner_on_failed = _ran
 
     def v2_playbook_on_stats(self, stats):
         self._close()
         with open(os.environ["KAMAL_BENCH_TIMES"], "w", encoding="utf-8") as f:
-            json.dump({"tasks": self.tasks, "playbook_seconds": time.monotonic() - self.started}, f)
+            json.dump({"tasks": self.tasks, "tasks_per_host": self.per_host,
+                       "playbook_seconds": time.monotonic() - self.started}, f)
