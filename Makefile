@@ -97,18 +97,17 @@ demo: collection lab
 
 # Figures, not tests (BENCHMARKS.md): ours against the real Kamal 2.11 side by side on 1, 3 and 10 servers, the
 # floor, the overhead per host, zero downtime under load, 300 proxy switches under load, image delivery. The lab grows to 10 servers for
-# the 10-server rows, then goes back to its default. bench-quick: 1 and 3 servers only, in a few minutes.
+# the table against Kamal (1, 3 and 10 servers in one run), then goes back to its default. bench-quick: 1 and 3 servers only, in a few minutes.
 bench: collection lab
 	@$(call timed,bench) \
 	status=0; { \
-	$(BIN)/python bench/vs_kamal.py --servers 1,3 --runs 5 --delays 0,7 && \
 	$(BIN)/python bench/floor.py --runs 5 && \
 	$(BIN)/python bench/overhead.py && \
 	$(BIN)/python bench/zero_downtime.py && \
 	KAMAL_PROXY_TEST_SWITCHES=300 $(PYTEST) -q -s tests/integration/test_proxy.py -k switch_under_load && \
 	$(BIN)/python bench/delivery.py && \
 	$(LAB) up --servers 10 --no-extras && \
-	$(BIN)/python bench/vs_kamal.py --servers 10 --runs 5 --delays 0,7 --output vs_kamal_10.json; \
+	$(BIN)/python bench/vs_kamal.py --servers 1,3,10 --runs 5 --delays 0,7; \
 	} || status=$$?; \
 	$(LAB) up; exit $$status
 
