@@ -26,16 +26,11 @@ import tempfile
 import time
 import uuid
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LAB = os.path.join(REPO, "build", "lab", "lab.json")
-COLLECTIONS = os.path.join(REPO, "build", "collections")
-sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
-from project import write_lab_project  # noqa: E402  pylint: disable=wrong-import-position
+from benchlib import CALLBACKS, COLLECTIONS, read_lab, write_result
+from project import write_lab_project  # benchlib put tests/lab on sys.path
 
 LOCAL_PORT = 5557  # one kamal-docker-registry per controller: the port the tests use
 MODES = ("remote registry + login", "local registry + SSH forward", "image_delivery: ssh")
-
-CALLBACKS = os.path.join(REPO, "bench", "callback_plugins")  # kamal_bench_timer: each task's wall time
 
 
 def git(root, *args):
@@ -113,8 +108,7 @@ def main():
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--servers", type=int, default=3)
     args = parser.parse_args()
-    with open(LAB, encoding="utf-8") as f:
-        lab = json.load(f)
+    lab = read_lab()
     hosts = [s["ip"] for s in lab["servers"]][:args.servers]
     os.environ["ANSIBLE_COLLECTIONS_PATH"] = COLLECTIONS
     results = {mode: [] for mode in MODES}
@@ -130,10 +124,7 @@ def main():
     for mode, m in median.items():
         m["delivery"] = m["push"] + m["preflight"] + m["deliver"] + max(0.0, m["boot"] - baseline)
         print(f"{mode:32} {m['push']:6.1f} {m['preflight']:9.1f} {m['deliver']:7.1f} {m['boot']:6.1f} {m['delivery']:8.1f} {m['deploy']:7.1f}")
-    out = os.path.join(REPO, "build", "bench")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "delivery.json"), "w", encoding="utf-8") as f:
-        json.dump({"mb": args.mb, "servers": hosts, "runs": results, "median": median}, f, indent=2)
+    write_result("delivery.json", {"mb": args.mb, "servers": hosts, "runs": results, "median": median})
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ switch, health through the proxy) and as a worker role. Runs alternate. Prints m
 ours/floor; writes build/bench/floor.json.
 """
 import argparse
-import json
 import os
 import shlex
 import statistics
@@ -18,7 +17,8 @@ import tempfile
 import time
 import uuid
 
-from vs_kamal import REPO, Side
+from benchlib import read_lab, write_result
+from vs_kamal import Side
 
 
 def floor_once(lab, ip, image):
@@ -40,8 +40,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    with open(os.path.join(REPO, "build", "lab", "lab.json"), encoding="utf-8") as f:
-        lab = json.load(f)
+    lab = read_lab()
     ip = lab["servers"][0]["ip"]
     times = {"floor": [], "ours web": [], "ours workers": []}
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
@@ -66,10 +65,7 @@ def main():
     print(f"\nOne server, cold, median of {args.runs} alternating runs\n\n| what | seconds | / floor |\n|---|---|---|")
     for r in rows:
         print(f"| {r['what']} | {r['median_s']} | {r['ratio_to_floor']} |")
-    out = os.path.join(REPO, "build", "bench")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "floor.json"), "w", encoding="utf-8") as f:
-        json.dump({"rows": rows}, f, indent=2)
+    write_result("floor.json", {"rows": rows})
 
 
 if __name__ == "__main__":

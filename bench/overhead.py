@@ -21,9 +21,8 @@ import re
 import subprocess
 import tempfile
 
-from vs_kamal import REPO, Side
-
-CALLBACKS = os.path.join(REPO, "bench", "callback_plugins")
+from benchlib import CALLBACKS, read_lab, write_result
+from vs_kamal import Side
 
 
 def profiled_deploy(side, version, tmp, extra_env=None):
@@ -61,8 +60,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", type=int, default=3)
     args = parser.parse_args()
-    with open(os.path.join(REPO, "build", "lab", "lab.json"), encoding="utf-8") as f:
-        lab = json.load(f)
+    lab = read_lab()
     hosts = [s["ip"] for s in lab["servers"]][:args.servers]
     result = {"servers": len(hosts)}
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
@@ -83,10 +81,7 @@ def main():
         for name, seconds in r["task_seconds"].items():
             print(f"  {seconds:5.2f} s  {name}")
     print("module payloads (AnsiballZ, bytes): " + ", ".join(f"{k} {v}" for k, v in sorted(result["payload_bytes"].items())))
-    out = os.path.join(REPO, "build", "bench")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "overhead.json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=2)
+    write_result("overhead.json", result)
 
 
 if __name__ == "__main__":

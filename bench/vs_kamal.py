@@ -10,7 +10,6 @@ servers), "warm" = v1 -> v2, "noop" = the same version again. Prints a table wit
 and writes build/bench/vs_kamal.json.
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -19,12 +18,10 @@ import tempfile
 import time
 import uuid
 
+from benchlib import COLLECTIONS, read_lab, write_result
+from project import write_lab_project  # benchlib put tests/lab on sys.path
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COLLECTIONS = os.path.join(REPO, "build", "collections")
 KAMAL = os.path.join(os.path.dirname(sys.executable), "kamal")
-sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
-from project import write_lab_project  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def sh(args, **kw):
@@ -92,8 +89,7 @@ def main():
     parser.add_argument("--delays", default="0,7")
     parser.add_argument("--output", default="vs_kamal.json", help="file name under build/bench")
     args = parser.parse_args()
-    with open(os.path.join(REPO, "build", "lab", "lab.json"), encoding="utf-8") as f:
-        lab = json.load(f)
+    lab = read_lab()
     rows = []
     for delay in [int(d) for d in args.delays.split(",")]:
         for count in [int(n) for n in args.servers.split(",")]:
@@ -122,10 +118,7 @@ def main():
                              "raw": {"kamal": times["kamal"][phase], "ours": times["ours"][phase]}})
                 print(f"delay {delay}  {count} server(s)  {phase:4}  Kamal {k:5.1f} s   ours {o:5.1f} s   ours/Kamal {o / k:4.2f}",
                       flush=True)
-    out = os.path.join(REPO, "build", "bench")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, args.output), "w", encoding="utf-8") as f:
-        json.dump({"rows": rows}, f, indent=2)
+    write_result(args.output, {"rows": rows})
     print("\n| readiness_delay | servers | deploy | Kamal 2.11 (s) | kamal.deploy (s) | ours/Kamal |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['readiness_delay']} | {r['servers']} | {r['phase']} | {r['kamal_s']} | {r['ours_s']} | {r['ratio']} |")

@@ -14,7 +14,6 @@
 Writes build/bench/zero_downtime.json. Not a test: latencies vary with the machine's load.
 """
 import argparse
-import json
 import os
 import pathlib
 import statistics
@@ -22,9 +21,8 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
-from project import App, Lab, Load  # noqa: E402  pylint: disable=wrong-import-position
+from benchlib import COLLECTIONS, read_lab, write_result
+from project import App, Lab, Load  # benchlib put tests/lab on sys.path
 
 
 def percentile(values, q):
@@ -130,9 +128,8 @@ def main():
     parser.add_argument("--deploys", type=int, default=10)
     parser.add_argument("--clients", type=int, default=2)
     args = parser.parse_args()
-    with open(os.path.join(REPO, "build", "lab", "lab.json"), encoding="utf-8") as f:
-        lab = Lab(json.load(f))
-    os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, "build", "collections"))
+    lab = Lab(read_lab())
+    os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS)
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
     with tempfile.TemporaryDirectory(prefix="bench-zd-") as tmp:
         app = App(lab, pathlib.Path(tmp), prefix="zdb")
@@ -155,10 +152,7 @@ def main():
                       f"{r['servers_in_gap_at_once']}; {r['failures']} of {r['requests']} probes failed; {r['seconds']} s")
         finally:
             app.playbook("remove", "-e", "confirm=true", check=False)
-    out = os.path.join(REPO, "build", "bench")
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "zero_downtime.json"), "w", encoding="utf-8") as f:
-        json.dump({"servers": len(lab.ips), "load": load, "proxy_reboot": reboots}, f, indent=2)
+    write_result("zero_downtime.json", {"servers": len(lab.ips), "load": load, "proxy_reboot": reboots})
 
 
 if __name__ == "__main__":
