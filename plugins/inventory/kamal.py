@@ -71,7 +71,7 @@ keyed_groups:
 import os
 import re
 
-from ansible.errors import AnsibleParserError
+from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible.utils.display import Display
 
@@ -82,6 +82,43 @@ SOURCE_SUFFIXES = (".kamal.yml", ".kamal.yaml")
 GIT_VERSION_ERROR = "Can't use commit hash as version"
 
 display = Display()
+# config file -> the destinations loaded from it in this process (see _refuse_second_destination).
+LOADED = {}
+# What makes a deploy.yml outside a config/ folder ours: a top-level Kamal key, quoted or not.
+KAMAL_KEY = re.compile(r"""^["']?(service|servers|accessories|image)["']?\s*:""", re.M)
+
+
+def claims(path):
+    """Every *.kamal.yml, and every deploy.yml / deploy.<destination>.yml in a config/ folder, whatever is in it: a broken
+    file is ours to reject, never the yaml plugin's to accept. A deploy.yml elsewhere is ours when it looks like a
+    Kamal config, so other YAML inventories named deploy.yml still reach the yaml plugin."""
+    name = os.path.basename(path)
+    if name.endswith(SOURCE_SUFFIXES):
+        return True
+    if not DEPLOY_FILE.match(name):
+        return False
+    if os.path.basename(os.path.dirname(os.path.abspath(path))) == "config":
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return KAMAL_KEY.search(head) is not None
+
+
+def stop(path, error):
+    """End the run with this one error, before any other inventory plugin reads the file and before any play.
+
+    Ansible catches every Exception an inventory plugin raises and goes on with its next plugin, so SystemExit is the
+    only way a claimed source can fail the run; ansible-playbook, ansible-inventory (AWX's inventory sync) and
+    ansible-runner all exit non-zero with it.
+    """
+    message = str(error)
+    if not isinstance(error, KamalConfigError):
+        message = "kamal.deploy.kamal inventory %s: %s" % (path, message)
+    display.error(message)
+    raise SystemExit(1)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable):
@@ -90,22 +127,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
     def verify_file(self, path):
         if not super().verify_file(path):
             return False
-        name = os.path.basename(path)
-        if name.endswith(SOURCE_SUFFIXES):
-            return True
-        # A deploy.yml is claimed only when it looks like a Kamal config, so other YAML inventories named
-        # deploy.yml still reach the yaml plugin.
-        if DEPLOY_FILE.match(name):
-            try:
-                with open(path, encoding="utf-8") as f:
-                    head = f.read(65536)
-            except OSError:
-                return False
-            return re.search(r"^(service|servers|accessories)\s*:", head, re.M) is not None
-        return False
+        return claims(path)
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
+        # A source this plugin claimed is never handed on: when parsing fails, Ansible would try its yaml and ini
+        # plugins next, which "parse" a deploy.yml into nonsense groups, so the run would match no host and exit 0.
+        try:
+            self._parse(path)
+        except (AnsibleError, OSError) as e:
+            stop(path, e)
+
+    def _parse(self, path):
         name = os.path.basename(path)
         if name.endswith(SOURCE_SUFFIXES):
             self._read_config_data(path)
@@ -117,11 +150,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         else:
             self.set_options()
             match = DEPLOY_FILE.match(name)
+            # -i config/deploy.staging.yml is `kamal -d staging`: that destination over the base deploy.yml.
             destination = match.group("destination") or os.environ.get("KAMAL_DESTINATION") or None
             config_file = os.path.join(os.path.dirname(os.path.abspath(path)), "deploy.yml")
             version = None
             if not os.path.exists(config_file):
-                raise AnsibleParserError(f"{path}: a destination file needs its base config {config_file}, which does not exist")
+                raise AnsibleParserError("a destination file needs its base config %s, which does not exist" % config_file)
+            self._refuse_second_destination(path, config_file, destination)
         version_error = None
         try:
             try:
@@ -134,12 +169,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
                 version_error = str(e)
                 config = load_config(config_file, destination=destination or None, resolve_version=False)
         except KamalConfigError as e:
-            message = f"Kamal config {config_file}: {e}"
-            # Ansible goes on to try its other inventory plugins, and the yaml one "parses" a deploy.yml into
-            # nonsense groups, hiding this error unless -vvv: say it loudly here.
-            display.error(message)
-            raise AnsibleParserError(message) from None
+            if e.file is None:  # every message names the file it is about
+                raise KamalConfigError(e.kamal_message, file=config_file, line=e.line, hint=e.hint, key_path=e.key_path) from None
+            raise
         self._populate(config, path, version_error)
+
+    def _refuse_second_destination(self, path, config_file, destination):
+        """`-i config/` makes Ansible read deploy.yml and every deploy.<destination>.yml as separate sources, which
+        would merge production and staging hosts into one inventory."""
+        LOADED.setdefault(config_file, set()).add(destination)
+        if len(LOADED[config_file]) > 1:
+            names = sorted("deploy.%s.yml" % d if d else "deploy.yml" for d in LOADED[config_file])
+            raise AnsibleParserError(
+                "%s holds more than one destination (%s) and all of them were given as inventory sources, which would mix "
+                "their hosts: give one file, -i config/deploy.yml (no destination) or -i config/deploy.<destination>.yml"
+                % (os.path.dirname(config_file), ", ".join(names)))
 
     def _populate(self, config, path, version_error=None):
         inventory = self.inventory
