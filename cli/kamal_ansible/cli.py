@@ -218,10 +218,31 @@ def config_source(args):
     return path
 
 
-def env_changes(args):
+# Ansible's default inventory plugins, ours first: kamal-ansible needs no ansible.cfg.
+INVENTORY_PLUGINS = "kamal.deploy.kamal,host_list,script,auto,yaml,ini,toml"
+
+
+def inventory_plugins(env):
+    """ANSIBLE_INVENTORY_ENABLED for the runs we start, keeping a user's own list (with ours put first if missing).
+
+    The variable beats any ansible.cfg, so with the user's ansible.cfg enable_plugins we would lose their list:
+    we only pass ours when no variable is set, since the source we give -i is always ours."""
+    given = env.get("ANSIBLE_INVENTORY_ENABLED")
+    if not given:
+        return INVENTORY_PLUGINS
+    names = [n.strip() for n in given.split(",") if n.strip()]
+    if "kamal.deploy.kamal" in names:
+        return None
+    return ",".join(["kamal.deploy.kamal"] + names)
+
+
+def env_changes(args, env=None):
     """The destination reaches the inventory plugin as KAMAL_DESTINATION (its `destination` option's variable),
-    with -i config/deploy.yml, so group_vars next to the config keep working."""
+    with -i config/deploy.yml, so group_vars next to the config keep working; the inventory plugin is enabled."""
     changes = {}
+    plugins = inventory_plugins(os.environ if env is None else env)
+    if plugins:
+        changes["ANSIBLE_INVENTORY_ENABLED"] = plugins
     if args.destination:
         changes["KAMAL_DESTINATION"] = args.destination
     if args.quiet:
@@ -307,7 +328,7 @@ def expand_alias(words, tokens, env):
         source = config_source(args)
     except CliError:
         return None
-    run_env = dict(env, **env_changes(args))
+    run_env = dict(env, **env_changes(args, env))
     aliases = inventory_mod.load(source, run_env).aliases
     if words[0] not in aliases:
         return None
@@ -354,12 +375,12 @@ def run(tokens, env=None, stdin=None, stdout=None, aliases=True):
         return run(tokens[:index] + expansion + tokens[index + 1:], env, stdin, stdout, aliases=False)
 
     args = parse(command, rest)
-    ctx = Context(args, dict(env, **env_changes(args)), tty=stdin.isatty())
+    ctx = Context(args, dict(env, **env_changes(args, env)), tty=stdin.isatty())
     plan = command.build(args, ctx)
     if not confirmed(command, args, stdin, stdout):
         return 0
     if isinstance(plan, Playbook):
-        argv, changes = playbook_argv(plan, args), env_changes(args)
+        argv, changes = playbook_argv(plan, args), env_changes(args, env)
     else:
         argv, changes = ssh_argv(plan, ctx), {}
     if dry_run_requested(args, env):

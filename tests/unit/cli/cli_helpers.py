@@ -31,6 +31,9 @@ def dry(*args, stdin=None):
     while words and re.match(r"^[A-Z_]+=", words[0]):
         key, value = words.pop(0).split("=", 1)
         env[key] = value
+    # Every playbook run enables the inventory plugin itself (no ansible.cfg needed); the rest is the command's own.
+    if words[0] == "ansible-playbook" and "ANSIBLE_INVENTORY_ENABLED" not in os.environ:
+        assert env.pop("ANSIBLE_INVENTORY_ENABLED") == cli.INVENTORY_PLUGINS
     return env, words
 
 

@@ -4,6 +4,8 @@ import shlex
 
 import pytest
 
+from kamal_ansible import cli
+
 from cli_helpers import PLAYBOOK, Terminal, dry, kamal
 
 
@@ -183,7 +185,8 @@ def test_odd_extra_var_values_go_as_json_so_ansible_reads_them_whole(project):
 def test_dry_run_from_the_environment(project, monkeypatch):
     monkeypatch.setenv("KAMAL_ANSIBLE_DRY_RUN", "1")
     code, out = kamal("lock", "status")
-    assert code == 0 and out == "ansible-playbook -i config/deploy.yml kamal.deploy.lock_status\n"
+    assert code == 0 and out == "ANSIBLE_INVENTORY_ENABLED=%s ansible-playbook -i config/deploy.yml kamal.deploy.lock_status\n" % (
+        cli.INVENTORY_PLUGINS)
     assert project.calls() == []
 
 
@@ -191,4 +194,11 @@ def test_confirmed_on_a_terminal_runs_with_confirm(project):
     code, out = kamal("--dry-run", "accessory", "remove", "db", stdin=Terminal("y\n"))
     question, _sep, command = out.partition(" [y, N] (N) ")
     assert code == 0 and question == "This will remove all containers, images and data directories for db. Are you sure?"
-    assert shlex.split(command) == pb("accessory_remove", "-e", "accessory=db", "-e", "confirm=true")
+    assert shlex.split(command) == ["ANSIBLE_INVENTORY_ENABLED=" + cli.INVENTORY_PLUGINS] + pb(
+        "accessory_remove", "-e", "accessory=db", "-e", "confirm=true")
+
+
+def test_the_inventory_plugin_is_enabled_without_an_ansible_cfg_keeping_a_users_own_list():
+    assert cli.inventory_plugins({}) == "kamal.deploy.kamal,host_list,script,auto,yaml,ini,toml"
+    assert cli.inventory_plugins({"ANSIBLE_INVENTORY_ENABLED": "ini, mine.own.plugin"}) == "kamal.deploy.kamal,ini,mine.own.plugin"
+    assert cli.inventory_plugins({"ANSIBLE_INVENTORY_ENABLED": "kamal.deploy.kamal,yaml"}) is None
