@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 name: kamal_inventory
 author:
   - kamal.deploy developers (@kamal-deploy)
-version_added: 0.2.0
+version_added: 0.1.0
 short_description: A play's host pattern, checked against the kamal.deploy.kamal inventory before anything runs
 description:
   - Returns the host pattern it is given, after checking on the controller that the kamal.deploy.kamal inventory was
