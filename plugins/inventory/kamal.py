@@ -22,7 +22,7 @@ description:
     C(ansible.cfg): C([inventory] enable_plugins = kamal.deploy.kamal, host_list, script, auto, yaml, ini, toml)."
   - Every C(deploy.yml) and C(deploy.<destination>.yml) in a C(config/) folder, and every C(*.kamal.yml), is this plugin's
     whatever it holds (a C(deploy.yml) elsewhere when it has a top-level Kamal key). A config with a mistake stops the
-    run with one error naming the file, the key and the fix, and exit status 1, before any play: Ansible's other
+    run with one error naming the file, the key and the fix, and exit status 1, before any play. Ansible's other
     inventory plugins never see the file, so it cannot become an inventory of nonsense groups that matches no host.
   - Values from the config are never templated, so a C({{) in a label or env value stays text.
 author: kamal.deploy developers (@kamal-deploy)

@@ -50,8 +50,8 @@ def limit_problem(pattern, groups, limit):
     kamal_groups = sorted(g for g in groups if g not in ("all", "ungrouped") + MARKER_GROUPS)
     if unknown:
         return ("kamal.deploy: -l %s: %s is not a role, an accessory group or a host of this deploy.yml, so the run would "
-                "do nothing. Groups: %s; hosts: %s" % (limit, ", ".join(unknown), ", ".join(kamal_groups) or "none",
-                                                      ", ".join(sorted(known)) or "none"))
+                "do nothing. Groups: %s; hosts: %s"
+                % (limit, ", ".join(unknown), ", ".join(kamal_groups) or "none", ", ".join(sorted(known)) or "none"))
     targets = _hosts(groups, re.split(r"[,:]", pattern))
     chosen = _hosts(groups, names)
     if not any(host in chosen for host in targets):

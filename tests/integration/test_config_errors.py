@@ -64,8 +64,13 @@ def test_a_broken_deploy_yml_fails_with_one_error_before_any_ssh(tmp_path, deplo
     project = project_with(tmp_path, deploy)
     output = one_error(run(project, "ansible-playbook", "-i", "config/deploy.yml", "kamal.deploy.deploy", "--check", "-l", "web"))
     assert str(project / "config" / "deploy.yml") in output and expected in output
-    # A read-only command fails the same way, and so does the inventory itself (AWX's inventory sync runs it).
+
+
+@pytest.mark.parametrize("deploy, expected", [case[1:] for case in BROKEN[:3]], ids=[case[0] for case in BROKEN[:3]])
+def test_read_only_commands_and_the_inventory_sync_fail_the_same_way(tmp_path, deploy, expected):
+    project = project_with(tmp_path, deploy)
     assert expected in one_error(run(project, "ansible-playbook", "-i", "config/deploy.yml", "kamal.deploy.app_details"))
+    # AWX's inventory sync runs ansible-inventory: it must fail too, not import an empty inventory.
     assert expected in one_error(run(project, "ansible-inventory", "-i", "config/deploy.yml", "--list"))
 
 

@@ -165,8 +165,9 @@ def test_console_script_is_installed_and_answers(project):
     assert (res.returncode, res.stderr) == (1, 'ERROR: Could not find command "nope".\n')
     res = subprocess.run([script, "--dry-run", "-r", "web", "app", "boot"], capture_output=True, text=True, check=False,
                          stdin=subprocess.DEVNULL)
-    assert (res.returncode, res.stdout) == (0, "ANSIBLE_INVENTORY_ENABLED=kamal.deploy.kamal,host_list,script,auto,yaml,ini,toml "
-                                                "ansible-playbook -i config/deploy.yml kamal.deploy.app_boot -l web\n")
+    expected = ("ANSIBLE_INVENTORY_ENABLED=kamal.deploy.kamal,host_list,script,auto,yaml,ini,toml "
+                "ansible-playbook -i config/deploy.yml kamal.deploy.app_boot -l web\n")
+    assert (res.returncode, res.stdout) == (0, expected)
 
 
 # version -----------------------------------------------------------------------------------------------------
