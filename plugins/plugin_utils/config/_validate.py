@@ -11,10 +11,12 @@ checks for what Kamal silently lets through (marked OURS below).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 
 from ansible_collections.kamal.deploy.plugins.module_utils._naming import RESERVED_LABELS
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config._args import ruby_to_s
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._errors import KamalConfigError
 
 # Value kinds.
@@ -100,8 +102,17 @@ BUILTIN_COMMANDS = frozenset((
 HOOKS_OUTPUT_LEVELS = ("quiet", "verbose")
 RESTART_POLICY = re.compile(r"(?:no|always|unless-stopped|on-failure(?::\d+)?)")
 ALIAS_NAME = re.compile(r"[a-z0-9_-]+")
+# Ansible's own groups. The inventory plugin adds a group per role (its name), accessory_<name> per accessory, and
+# kamal_proxy, kamal_primary, kamal_app_hosts, kamal_accessory_hosts: a role named like any of them would merge
+# its hosts into that group.
+ANSIBLE_GROUPS = {"all": "Ansible's group of every host", "ungrouped": "Ansible's group of hosts in no other group"}
 
 _DESCRIPTIONS = {S: "a string", I: "an integer", B: "a boolean", "hash": "a hash", "array": "an array", "symbol": "a symbol"}
+
+
+def key_text(key):
+    """A key as an error shows it: Ruby's to_s, but a null key reads as null."""
+    return "null" if key is None else ruby_to_s(key)
 
 
 def is_stringish(value):
@@ -168,7 +179,7 @@ class Validator:
 
     @staticmethod
     def join(context, key):
-        key = str(key)
+        key = key_text(key)
         return "%s/%s" % (context, key) if context else key
 
     def type_error(self, context, *kinds):
@@ -183,9 +194,11 @@ class Validator:
             self.type_error(context, *kinds)
 
     def check_unknown_keys(self, config, schema, context, allow_extensions=False):
-        unknown = [str(key) for key in config if key not in schema and not (allow_extensions and str(key).startswith("x-"))]
+        unknown = [key_text(key) for key in config if key not in schema and not (allow_extensions and str(key).startswith("x-"))]
         if unknown:
-            self.error(context, "unknown %s: %s" % ("key" if len(unknown) == 1 else "keys", ", ".join(unknown)))
+            close = difflib.get_close_matches(unknown[0], [str(key) for key in schema], n=1, cutoff=0.75)  # OURS
+            self.error(context, "unknown %s: %s" % ("key" if len(unknown) == 1 else "keys", ", ".join(unknown)),
+                       hint="did you mean %s?" % close[0] if close and len(unknown) == 1 else None)
 
     def hash(self, config, schema, context, allow_extensions=False):
         self.check_type(config, context, "hash")
@@ -251,10 +264,19 @@ class Validator:
                 if len(server) != 1:
                     self.error(item_context, "multiple hosts found")
                 host, tags = next(iter(server.items()))
+                self.host_name(host, item_context)
                 host_context = self.join(item_context, host)
                 self.check_type(tags, host_context, S, "array")
                 if isinstance(tags, list):
                     self.array_of(tags, S, host_context)
+            else:
+                self.host_name(server, item_context)
+
+    def host_name(self, host, context):  # OURS: Kamal takes a null host in {~: tag}, and an empty one
+        if host is None:
+            self.error(context, "the host name is null", hint="write the host's name or address")
+        if str(host).strip() == "":
+            self.error(context, "the host name is empty", hint="write the host's name or address")
 
     def paths(self, paths, context):
         self.check_type(paths, context, "array")
@@ -309,8 +331,26 @@ class Validator:
         else:
             self.value(config, hash_of(S), context)
 
+    def name(self, name, context, what):  # OURS: Kamal fails with `undefined method 'inquiry'` on null or numbers
+        if not isinstance(name, str):
+            kind = "null" if name is None else "the %s %s" % ("boolean" if isinstance(name, bool) else "number", key_text(name))
+            self.error(context, "the %s name is %s, not a string" % (what, kind),
+                       hint='quote it ("%s": ...)' % key_text(name) if name is not None else "name the %s" % what)
+        if name == "all" and what == "accessory":
+            self.error(context, 'the accessory name "all" means every accessory (kamal accessory boot all, and -e accessory=all '
+                       "in the accessory playbooks); rename the accessory")
+        if what == "role":
+            if name in ANSIBLE_GROUPS:
+                self.error(context, 'the role name "%s" is %s; rename the role' % (name, ANSIBLE_GROUPS[name]))
+            if name.startswith("kamal_"):
+                self.error(context, 'the role name "%s" starts with kamal_, which names the inventory\'s own groups '
+                           "(kamal_proxy, kamal_primary, kamal_app_hosts, ...); rename the role" % name)
+            if name.startswith("accessory_"):
+                self.error(context, 'the role name "%s" starts with accessory_, which names the inventory group of each '
+                           "accessory (accessory_<name>); rename the role" % name)
+
     def role(self, name, config):
-        context = "servers/%s" % name
+        context = self.join("servers", name)
         self.check_type(config, context, "array", "hash")
         if isinstance(config, list):
             self.servers_list(config, context)
@@ -369,7 +409,7 @@ class Validator:
                 self.error(key_context, "should be a string or an array with one string (for secret lookup)")
 
     def accessory(self, name, config, role_names):
-        context = "accessories/%s" % name
+        context = self.join("accessories", name)
         self.hash(config, ACCESSORY, context)
         placement = [key for key in ("host", "hosts", "role", "roles", "tag", "tags") if key in config]
         if len(placement) != 1:
@@ -391,7 +431,7 @@ class Validator:
             self.registry(config["registry"], context + "/registry")
 
     def alias(self, name, command):
-        context = "aliases/%s" % name
+        context = self.join("aliases", name)
         self.check_type(command, context, S)
         if not ALIAS_NAME.fullmatch(str(name)):
             self.error(context, "Invalid alias name: '%s'. Must only contain lowercase letters, alphanumeric, hyphens and underscores." % name)
@@ -419,7 +459,10 @@ def validate_structure(raw, reporter):
         check.error("run_directory", "Kamal ignores this setting and always uses .kamal in the SSH user's home directory",
                     hint="remove run_directory from the config")
     servers = raw.get("servers")
-    role_names = ["web"] if isinstance(servers, list) else sorted(servers or {}, key=str)
+    if isinstance(servers, dict):
+        for name in servers:
+            check.name(name, check.join("servers", name), "role")
+    role_names = ["web"] if isinstance(servers, list) else sorted(servers or {})
     if isinstance(servers, list):
         check.servers_list(servers, "servers")
     elif isinstance(servers, dict):
@@ -431,6 +474,8 @@ def validate_structure(raw, reporter):
                     hint="`registry` (Kamal's push and pull) or `ssh` (the image streamed to each server over SSH, no registry)")
     # With ssh delivery no server pulls, so a registry without credentials is fine (a public base image).
     check.registry(raw.get("registry") or {}, "registry", credentials_required=delivery != "ssh")
+    for name in raw.get("accessories") or {}:
+        check.name(name, check.join("accessories", name), "accessory")
     for name, accessory in (raw.get("accessories") or {}).items():
         check.accessory(name, accessory, role_names)
     for name, command in (raw.get("aliases") or {}).items():

@@ -87,6 +87,46 @@ CASES = [
     (BASE, "# nothing yet\n",
      "config/deploy.staging.yml: is empty (or only comments): Kamal cannot load an empty destination file (put the "
      "destination's settings in it, or `{}` if it changes nothing)", "empty-destination-file"),
+    # Names: roles and accessories become Ansible groups, hosts become Ansible hosts.
+    (HEAD + "servers: {1: [h1]}\n", None, 'config/deploy.yml: servers/1: the role name is the number 1, not a string (quote it ("1": ...))',
+     "integer-role-name"),
+    (HEAD + "servers: {~: [h1]}\n", None, "config/deploy.yml: servers/null: the role name is null, not a string (name the role)",
+     "null-role-name"),
+    (HEAD + "servers: {web: [h1], true: [h2]}\n", None,
+     'config/deploy.yml: servers/true: the role name is the boolean true, not a string (quote it ("true": ...))', "boolean-role-name"),
+    (HEAD + "servers: {all: [h1]}\n", None,
+     "config/deploy.yml: servers/all: the role name \"all\" is Ansible's group of every host; rename the role", "role-all"),
+    (HEAD + "servers: {web: [h1], ungrouped: [h2]}\n", None,
+     "config/deploy.yml: servers/ungrouped: the role name \"ungrouped\" is Ansible's group of hosts in no other group; rename the role",
+     "role-ungrouped"),
+    (HEAD + "servers: {web: [h1], kamal_proxy: [h2]}\n", None,
+     "config/deploy.yml: servers/kamal_proxy: the role name \"kamal_proxy\" starts with kamal_, which names the inventory's own "
+     "groups (kamal_proxy, kamal_primary, kamal_app_hosts, ...); rename the role", "role-kamal-prefix"),
+    (HEAD + "servers: {web: [h1], accessory_db: [h2]}\n", None,
+     "config/deploy.yml: servers/accessory_db: the role name \"accessory_db\" starts with accessory_, which names the inventory "
+     "group of each accessory (accessory_<name>); rename the role", "role-accessory-prefix"),
+    (BASE + "accessories: {1: {image: redis, host: h1}}\n", None,
+     'config/deploy.yml: accessories/1: the accessory name is the number 1, not a string (quote it ("1": ...))',
+     "integer-accessory-name"),
+    (BASE + "accessories: {all: {image: redis, host: h1}}\n", None,
+     'config/deploy.yml: accessories/all: the accessory name "all" means every accessory (kamal accessory boot all, and '
+     "-e accessory=all in the accessory playbooks); rename the accessory", "accessory-all"),
+    (HEAD + "servers: [h1, [h2]]\n", None, "config/deploy.yml: servers/1: should be a string or a hash", "list-as-host"),
+    (HEAD + "servers: {web: {hosts: [h1, ~]}}\n", None, "config/deploy.yml: servers/web/hosts/1: should be a string or a hash",
+     "null-host"),
+    (HEAD + "servers: [{~: canary}]\n", None,
+     "config/deploy.yml: servers/0: the host name is null (write the host's name or address)", "null-host-with-tag"),
+    (HEAD + "servers: {web: ['', h2]}\n", None,
+     "config/deploy.yml: servers/web/0: the host name is empty (write the host's name or address)", "empty-host"),
+    # Kamal's own rejections, with Kamal's messages (and our hint for a misspelling).
+    (BASE.replace("service: app\n", ""), None, "config/deploy.yml: Missing required configuration for service", "no-service"),
+    (BASE.replace("service:", "sevrice:"), None, "config/deploy.yml: unknown key: sevrice (did you mean service?)", "misspelt-key"),
+    (HEAD + "servers: {web: {hots: [h1]}}\n", None,
+     "config/deploy.yml: servers/web: unknown key: hots (did you mean hosts?)", "unknown-role-key"),
+    (HEAD, None, "config/deploy.yml: No servers or accessories specified", "no-servers"),
+    (BASE + "env: {secret: DB_PASSWORD}\n", None, "config/deploy.yml: env/secret: should be an array", "env-secret-string"),
+    (BASE + "accessories: {db: {image: mysql, role: db}}\n", None, "config/deploy.yml: accessories/db: unknown role db",
+     "accessory-unknown-role"),
 ]
 
 
@@ -131,6 +171,19 @@ def test_aliases_within_the_bounds_still_work(project):
                           "accessories: {db: {<<: *common, image: mysql, host: h1}}\n")
     assert config.accessory("db").cmd == "bin/run"
     assert len(config.raw["x-g"]) == 4 and config.raw["x-g"][0][0][0][0][0][0] == ["v"] * 4
+
+
+def test_quoted_keys_are_the_same_keys(project):
+    config = project.load('"service": app\n\'image\': dhh/app\n"registry": {"username": u, "password": p}\n'
+                          '"builder": {"arch": amd64}\n"servers": {"web": ["1.1.1.1"]}\n')
+    assert (config.service, config.all_hosts) == ("app", ["1.1.1.1"])
+
+
+def test_the_error_carries_the_key_path_and_kamals_wording(project):
+    with pytest.raises(KamalConfigError) as error:
+        project.load(HEAD + "servers: {all: [h1]}\n")
+    assert error.value.key_path == "servers/all"
+    assert error.value.kamal_message.startswith("servers/all: ")
 
 
 def test_a_loaded_config_is_independent_of_the_python_recursion_limit(project):
