@@ -15,6 +15,8 @@ import difflib
 import ipaddress
 import re
 
+import yaml
+
 from ansible_collections.kamal.deploy.plugins.module_utils._naming import RESERVED_LABELS
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._args import ruby_to_s
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._errors import KamalConfigError
@@ -51,7 +53,6 @@ TOP_LEVEL = {
     "deploy_timeout": I, "drain_timeout": I, "stop_timeout": I, "run_directory": S, "ssh": SECTION,
     "builder": SECTION, "accessories": SECTION, "proxy": SECTION, "sshkit": SECTION, "boot": SECTION,
     "logging": SECTION, "output": SECTION, "aliases": SECTION,
-    "image_delivery": S,  # OURS: how the image reaches the servers (see IMAGE_DELIVERY)
 }
 ROLE = {
     "hosts": SERVERS_LIST, "cmd": S, "stop_timeout": I, "options": HASH, "logging": SECTION,
@@ -84,9 +85,6 @@ PROXY = {
     "run": PROXY_RUN,
 }
 REGISTRY = {"server": S}
-# OURS: `registry` pushes and pulls through registry.server (Kamal's way); `ssh` streams the image to each
-# server over the SSH connection, with no registry at all.
-IMAGE_DELIVERY = ("registry", "ssh")
 SSH = {
     "user": S, "port": S, "proxy": S, "proxy_command": S, "log_level": S, "keys_only": B,
     "keys": array_of(S), "key_data": array_of(S), "config": SSH_CONFIG, "forward_agent": B,
@@ -100,6 +98,20 @@ BUILTIN_COMMANDS = frozenset((
     "prune", "redeploy", "registry", "remove", "rollback", "secrets", "server", "setup", "upgrade", "version",
 ))
 HOOKS_OUTPUT_LEVELS = ("quiet", "verbose")
+
+# OURS: kamal.deploy's own settings live under one top-level key. Kamal ignores top-level x- keys, so a deploy.yml
+# using them stays valid for Kamal. One line per setting: key -> (kind, default, hint); the model exposes each as
+# config.<key> and to_dict()["<key>"]. Kinds: a tuple of choices, or SECONDS.
+OWN = "x-kamal-deploy"
+SECONDS = "seconds"  # a whole number of seconds, 0 or more
+OWN_SETTINGS = {
+    # registry: push and pull through registry.server (Kamal's way); ssh: the image streamed to each server over SSH.
+    "image_delivery": (("registry", "ssh"), "registry",
+                       "`registry` (Kamal's push and pull) or `ssh` (the image streamed to each server over SSH, no registry)"),
+    # How long each newly booted app container must keep running (no exit, no restart) before its host's deploy
+    # counts as done; 0 checks once at the end of the host's deploy.
+    "min_uptime": (SECONDS, 0, "seconds, e.g. min_uptime: 10; 0 checks once at the end of each host's deploy"),
+}
 RESTART_POLICY = re.compile(r"(?:no|always|unless-stopped|on-failure(?::\d+)?)")
 ALIAS_NAME = re.compile(r"[a-z0-9_-]+")
 # Ansible's own groups. The inventory plugin adds a group per role (its name), accessory_<name> per accessory, and
@@ -113,6 +125,17 @@ _DESCRIPTIONS = {S: "a string", I: "an integer", B: "a boolean", "hash": "a hash
 def key_text(key):
     """A key as an error shows it: Ruby's to_s, but a null key reads as null."""
     return "null" if key is None else ruby_to_s(key)
+
+
+def yaml_flow(value):
+    """A value as one line of YAML, for the fix an error suggests (``{image_delivery: ssh}``)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=float("inf")).strip().removesuffix("\n...").strip()
+
+
+def kamal_deploy_settings(raw):
+    """kamal.deploy's own settings (``x-kamal-deploy:``) of a validated config, each with its default."""
+    own = raw.get(OWN) or {}
+    return {key: own.get(key, default) for key, (_kind, default, _hint) in OWN_SETTINGS.items()}
 
 
 def is_stringish(value):
@@ -438,6 +461,26 @@ class Validator:
         if name in BUILTIN_COMMANDS:
             self.error(context, "Alias '%s' conflicts with a built-in command." % name)
 
+    def own_settings(self, raw):
+        """OURS: ``x-kamal-deploy:``, and our settings where Kamal would meet them (at the top level)."""
+        for key in OWN_SETTINGS:
+            if key in raw:
+                self.error(key, "is kamal.deploy's own setting, which Kamal rejects; move it under %s:" % OWN,
+                           hint="%s: %s" % (OWN, yaml_flow({key: raw[key]})))
+        if OWN not in raw:
+            return
+        own = raw[OWN]
+        self.check_type(own, OWN, "hash")
+        self.check_unknown_keys(own, OWN_SETTINGS, OWN)
+        for key, value in own.items():
+            kind, _default, hint = OWN_SETTINGS[key]
+            context = self.join(OWN, key)
+            if kind == SECONDS:
+                if not is_integer(value) or value < 0:
+                    self.error(context, "should be a whole number of seconds, 0 or more, got %s" % yaml_flow(value), hint=hint)
+            elif not isinstance(value, str) or value not in kind:
+                self.error(context, "should be one of %s, got %r" % (", ".join(kind), value), hint=hint)
+
     def builder(self, config):
         self.hash(config, BUILDER, "builder")
         cache = config.get("cache")
@@ -454,6 +497,7 @@ class Validator:
 def validate_structure(raw, reporter):
     """Check every key and type, in Kamal's order; raise KamalConfigError on the first problem."""
     check = Validator(reporter)
+    check.own_settings(raw)
     check.hash(raw, TOP_LEVEL, "", allow_extensions=True)
     if "run_directory" in raw:  # OURS: Kamal accepts the key and ignores it
         check.error("run_directory", "Kamal ignores this setting and always uses .kamal in the SSH user's home directory",
@@ -468,11 +512,8 @@ def validate_structure(raw, reporter):
     elif isinstance(servers, dict):
         for name in role_names:
             check.role(name, servers[name])
-    delivery = raw.get("image_delivery", "registry")
-    if delivery not in IMAGE_DELIVERY:  # OURS
-        check.error("image_delivery", "should be one of %s, got %r" % (", ".join(IMAGE_DELIVERY), delivery),
-                    hint="`registry` (Kamal's push and pull) or `ssh` (the image streamed to each server over SSH, no registry)")
     # With ssh delivery no server pulls, so a registry without credentials is fine (a public base image).
+    delivery = kamal_deploy_settings(raw)["image_delivery"]
     check.registry(raw.get("registry") or {}, "registry", credentials_required=delivery != "ssh")
     for name in raw.get("accessories") or {}:
         check.name(name, check.join("accessories", name), "accessory")

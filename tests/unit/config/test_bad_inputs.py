@@ -49,6 +49,7 @@ DEEP = "YAML nests deeper than %d levels; a deploy.yml needs a few: check the br
 EMPTY = ("config/deploy.yml: is empty (or only comments): a Kamal config needs at least service, image and servers (and "
          "registry and builder) (`kamal init` writes a starting one)")
 NOT_A_HASH = "config/deploy.yml: should be a hash of settings (service: ..., servers: ...), not "
+MOVE = "is kamal.deploy's own setting, which Kamal rejects; move it under x-kamal-deploy: (x-kamal-deploy: {%s})"
 
 # (deploy.yml, deploy.staging.yml or None, the message), id
 CASES = [
@@ -127,6 +128,33 @@ CASES = [
     (BASE + "env: {secret: DB_PASSWORD}\n", None, "config/deploy.yml: env/secret: should be an array", "env-secret-string"),
     (BASE + "accessories: {db: {image: mysql, role: db}}\n", None, "config/deploy.yml: accessories/db: unknown role db",
      "accessory-unknown-role"),
+    # x-kamal-deploy: kamal.deploy's own settings.
+    (BASE + "image_delivery: ssh\n", None, "config/deploy.yml: image_delivery: " + MOVE % "image_delivery: ssh",
+     "top-level-image_delivery"),
+    (BASE + "min_uptime: 10\n", None, "config/deploy.yml: min_uptime: " + MOVE % "min_uptime: 10", "top-level-min_uptime"),
+    (BASE + "x-kamal-deploy: {image_delivery: x}\n", None,
+     "config/deploy.yml: x-kamal-deploy/image_delivery: should be one of registry, ssh, got 'x' (`registry` (Kamal's push and "
+     "pull) or `ssh` (the image streamed to each server over SSH, no registry))", "image_delivery-value"),
+    (BASE + "x-kamal-deploy: {image_delivery: [ssh]}\n", None,
+     "config/deploy.yml: x-kamal-deploy/image_delivery: should be one of registry, ssh, got ['ssh'] (`registry` (Kamal's push "
+     "and pull) or `ssh` (the image streamed to each server over SSH, no registry))", "image_delivery-list"),
+    (BASE + "x-kamal-deploy: {foo: 1}\n", None, "config/deploy.yml: x-kamal-deploy: unknown key: foo", "own-unknown-key"),
+    (BASE + "x-kamal-deploy: {image_delivry: ssh}\n", None,
+     "config/deploy.yml: x-kamal-deploy: unknown key: image_delivry (did you mean image_delivery?)", "own-misspelt-key"),
+    (BASE + "x-kamal-deploy: ssh\n", None, "config/deploy.yml: x-kamal-deploy: should be a hash", "own-not-a-hash"),
+    (BASE + "x-kamal-deploy:\n", None, "config/deploy.yml: x-kamal-deploy: should be a hash", "own-null"),
+    (BASE + "x-kamal-deploy: {min_uptime: -1}\n", None,
+     "config/deploy.yml: x-kamal-deploy/min_uptime: should be a whole number of seconds, 0 or more, got -1 (seconds, e.g. "
+     "min_uptime: 10; 0 checks once at the end of each host's deploy)", "min_uptime-negative"),
+    (BASE + "x-kamal-deploy: {min_uptime: 10s}\n", None,
+     "config/deploy.yml: x-kamal-deploy/min_uptime: should be a whole number of seconds, 0 or more, got 10s (seconds, e.g. "
+     "min_uptime: 10; 0 checks once at the end of each host's deploy)", "min_uptime-string"),
+    (BASE + "x-kamal-deploy: {min_uptime: true}\n", None,
+     "config/deploy.yml: x-kamal-deploy/min_uptime: should be a whole number of seconds, 0 or more, got true (seconds, e.g. "
+     "min_uptime: 10; 0 checks once at the end of each host's deploy)", "min_uptime-boolean"),
+    (BASE, "x-kamal-deploy: {image_delivery: scp}\n",
+     "config/deploy.staging.yml: x-kamal-deploy/image_delivery: should be one of registry, ssh, got 'scp' (`registry` (Kamal's "
+     "push and pull) or `ssh` (the image streamed to each server over SSH, no registry))", "own-setting-in-destination-file"),
 ]
 
 
@@ -175,8 +203,8 @@ def test_aliases_within_the_bounds_still_work(project):
 
 def test_quoted_keys_are_the_same_keys(project):
     config = project.load('"service": app\n\'image\': dhh/app\n"registry": {"username": u, "password": p}\n'
-                          '"builder": {"arch": amd64}\n"servers": {"web": ["1.1.1.1"]}\n')
-    assert (config.service, config.all_hosts) == ("app", ["1.1.1.1"])
+                          '"builder": {"arch": amd64}\n"servers": {"web": ["1.1.1.1"]}\n"x-kamal-deploy": {"min_uptime": 5}\n')
+    assert (config.service, config.all_hosts, config.min_uptime) == ("app", ["1.1.1.1"], 5)
 
 
 def test_the_error_carries_the_key_path_and_kamals_wording(project):
