@@ -359,6 +359,8 @@ class Validator:
             kind = "null" if name is None else "the %s %s" % ("boolean" if isinstance(name, bool) else "number", key_text(name))
             self.error(context, "the %s name is %s, not a string" % (what, kind),
                        hint='quote it ("%s": ...)' % key_text(name) if name is not None else "name the %s" % what)
+        if not name.strip():  # Ansible refuses an empty group name
+            self.error(context, "the %s name is empty" % what, hint="name the %s" % what)
         if name == "all" and what == "accessory":
             self.error(context, 'the accessory name "all" means every accessory (kamal accessory boot all, and -e accessory=all '
                        "in the accessory playbooks); rename the accessory")
@@ -401,6 +403,12 @@ class Validator:
                 self.error(context, "Missing private_key_pem setting (required when certificate_pem is present)")
             if key and not cert:
                 self.error(context, "Missing certificate_pem setting (required when private_key_pem is present)")
+            # OURS: Kamal looks these secret names up only when it deploys, and fails there.
+            ssl_context = self.join(context, "ssl")
+            self.check_unknown_keys(ssl, ("certificate_pem", "private_key_pem"), ssl_context)
+            for key, name in ssl.items():
+                if not isinstance(name, str) or not name.strip():
+                    self.error(self.join(ssl_context, key), "should be the name of a secret (in .kamal/secrets), got %s" % yaml_flow(name))
         host = config.get("host")
         if isinstance(host, str) and "," in host:  # OURS
             self.error(self.join(context, "host"), "%r names several hosts" % host,
@@ -457,7 +465,8 @@ class Validator:
         context = self.join("aliases", name)
         self.check_type(command, context, S)
         if not ALIAS_NAME.fullmatch(str(name)):
-            self.error(context, "Invalid alias name: '%s'. Must only contain lowercase letters, alphanumeric, hyphens and underscores." % name)
+            self.error(context, "Invalid alias name: '%s'. Must only contain lowercase letters, alphanumeric, hyphens and underscores."
+                       % key_text(name))
         if name in BUILTIN_COMMANDS:
             self.error(context, "Alias '%s' conflicts with a built-in command." % name)
 

@@ -106,6 +106,8 @@ CASES = [
     (HEAD + "servers: {web: [h1], accessory_db: [h2]}\n", None,
      "config/deploy.yml: servers/accessory_db: the role name \"accessory_db\" starts with accessory_, which names the inventory "
      "group of each accessory (accessory_<name>); rename the role", "role-accessory-prefix"),
+    (HEAD + "servers: {web: [h1], '': [h2]}\n", None, "config/deploy.yml: servers/: the role name is empty (name the role)",
+     "empty-role-name"),
     (BASE + "accessories: {1: {image: redis, host: h1}}\n", None,
      'config/deploy.yml: accessories/1: the accessory name is the number 1, not a string (quote it ("1": ...))',
      "integer-accessory-name"),
@@ -128,6 +130,12 @@ CASES = [
     (BASE + "env: {secret: DB_PASSWORD}\n", None, "config/deploy.yml: env/secret: should be an array", "env-secret-string"),
     (BASE + "accessories: {db: {image: mysql, role: db}}\n", None, "config/deploy.yml: accessories/db: unknown role db",
      "accessory-unknown-role"),
+    # Found by test_fuzz.py: each passed validation and then crashed, or reached Ansible as nonsense.
+    (BASE + "proxy: {host: a.com, ssl: {certificate_pem: [CERT_PEM], private_key_pem: KEY_PEM}}\n", None,
+     "config/deploy.yml: proxy/ssl/certificate_pem: should be the name of a secret (in .kamal/secrets), got [CERT_PEM]",
+     "fuzz-ssl-certificate-list"),
+    (BASE + "proxy: {host: a.com, ssl: {certificate: CERT_PEM}}\n", None,
+     "config/deploy.yml: proxy/ssl: unknown key: certificate (did you mean certificate_pem?)", "fuzz-ssl-unknown-key"),
     # x-kamal-deploy: kamal.deploy's own settings.
     (BASE + "image_delivery: ssh\n", None, "config/deploy.yml: image_delivery: " + MOVE % "image_delivery: ssh",
      "top-level-image_delivery"),
