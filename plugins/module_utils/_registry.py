@@ -311,8 +311,8 @@ def forward_failure_message(host, registry, port, checks, jump_host=None, restar
                      "(or `yes`), then restart sshd: %s" % (SSHD_CONFIG, restart))
     if jump_host:
         fixes.append("on the jump host %s, the same sshd setting" % jump_host)
-    fixes.append("or deliver images without a registry or any forwarding: `image_delivery: ssh` in config/deploy.yml "
-                 "(kamal.deploy's own key)")
+    fixes.append("or deliver images without a registry or any forwarding: `x-kamal-deploy: {image_delivery: ssh}` in "
+                 "config/deploy.yml (kamal.deploy's own setting)")
     lines.append("Fix: " + "; ".join(fixes) + ".")
     return "\n".join(lines)
 

@@ -1,5 +1,5 @@
 """Image delivery against the lab, deployed for real: a registry that demands a login, a local registry on the
-controller reached through SSH remote forwarding, and registry-free delivery over SSH (image_delivery: ssh).
+controller reached through SSH remote forwarding, and registry-free delivery over SSH (x-kamal-deploy: {image_delivery: ssh}).
 The lab's vm4 forbids TCP forwarding in its sshd: the preflight must stop there, fast, naming the cause."""
 import os
 import re
@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 from project import App  # noqa: E402  pylint: disable=wrong-import-position
 
 LOCAL_PORT = 5557  # our local registry's port, on the controller and (forwarded) on each server
+SSH_DELIVERY = {"x-kamal-deploy": {"image_delivery": "ssh"}}  # make_app's config override: the image streamed over SSH
 
 
 class RegApp(App):
@@ -160,7 +161,7 @@ def test_forbidden_forwarding_fails_the_preflight_fast_naming_the_cause_and_chan
     assert "Cause: sshd AllowTcpForwarding: `AllowTcpForwarding no`" in out
     for cause in ("a Match block", "PermitListen", "the jump host", f"port {LOCAL_PORT} on the server"):
         assert cause in out
-    assert "AllowTcpForwarding remote" in out and "restart sshd" in out and "image_delivery: ssh" in out
+    assert "AllowTcpForwarding remote" in out and "restart sshd" in out and "x-kamal-deploy: {image_delivery: ssh}" in out
     # Nothing changed: nothing built, nothing on the server.
     assert "TASK [kamal.deploy.prepare : Build and push" not in out
     assert subprocess.run(["docker", "image", "inspect", f"localhost:{LOCAL_PORT}/{app.service}:{version}"],
@@ -171,7 +172,7 @@ def test_forbidden_forwarding_fails_the_preflight_fast_naming_the_cause_and_chan
 
 
 def test_ssh_delivery_deploys_without_a_registry_and_skips_servers_that_have_the_image(make_app, lab):
-    app = make_app(registry=None, image=None, image_delivery="ssh")
+    app = make_app(registry=None, image=None, **SSH_DELIVERY)
     app.commit("v1")
     first = app.playbook("deploy")
     assert app.versions_served() == {ip: "app v1" for ip in app.ips}
@@ -183,7 +184,7 @@ def test_ssh_delivery_deploys_without_a_registry_and_skips_servers_that_have_the
 
 def test_ssh_delivery_works_through_a_jump_host(make_app, lab):
     jump, target = lab.ips[0], lab.ips[1]
-    app = make_app(registry=None, image=None, image_delivery="ssh", ips=[target],
+    app = make_app(registry=None, image=None, **SSH_DELIVERY, ips=[target],
                    ssh={"keys": [lab.state["ssh_key"]], "config": lab.ssh_config, "proxy": f"root@{jump}"})
     app.commit("v1")
     res = app.playbook("deploy", "-vvv")

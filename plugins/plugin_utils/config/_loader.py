@@ -91,8 +91,66 @@ def render_erb(text, environ, file):
     return "".join(out)
 
 
+# A deploy.yml holds a few hundred values a few levels deep; these bounds are far above any real one. They keep what
+# reads the loaded config cheap: an alias shares one YAML node however often it is used, but merge keys
+# (SafeConstructor.flatten_mapping), the validation, the destination merge and every copy of `kamal` expand it, so
+# nine levels of nine aliases (an "alias bomb") would otherwise grow without end.
+MAX_YAML_VALUES = 100_000
+MAX_YAML_DEPTH = 64
+
+
 class _Loader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
-    """Safe YAML with anchors/aliases; timestamps stay strings (Kamal values are strings)."""
+    """Safe YAML with anchors/aliases, within MAX_YAML_VALUES and MAX_YAML_DEPTH; timestamps stay strings.
+
+    Composing counts what each node expands to (values and height, memoised by node, so an alias costs one lookup)
+    and stops at the first node or alias past a bound, and at an alias used inside its own anchor (a cycle), all
+    before anything is constructed, naming the line.
+    """
+
+    def __init__(self, stream, file):
+        super().__init__(stream)
+        self.file = file
+        self._expanded = {}  # id(node) -> (values, height), once the node is composed
+        self._values = 0     # values in the document so far, aliases expanded
+        self._depth = 0
+
+    def _fail(self, message, mark, hint=None):
+        raise KamalConfigError(message, file=self.file, line=mark.line + 1, hint=hint)
+
+    def _count(self, values, height, mark, alias=None):
+        """Add a node (or an alias: the whole value it names) at the current depth; fail past a bound."""
+        self._values += values
+        if self._values > MAX_YAML_VALUES:
+            what = "aliases expand to" if alias else "values number"
+            self._fail("YAML %s more than %d values%s; a deploy.yml needs far fewer: check the %s"
+                       % (what, MAX_YAML_VALUES, " (alias *%s)" % alias if alias else "", "anchors" if alias else "file"), mark)
+        if self._depth + height > MAX_YAML_DEPTH:
+            self._fail("YAML nests deeper than %d levels%s; a deploy.yml needs a few: check the %s"
+                       % (MAX_YAML_DEPTH, " (alias *%s)" % alias if alias else "", "anchors" if alias else "brackets and indentation"), mark)
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            target = self.anchors.get(event.anchor)
+            if target is not None:  # an undefined alias is PyYAML's own error
+                expanded = self._expanded.get(id(target))
+                if expanded is None:  # its anchor is still being composed: the alias is inside it
+                    self._fail("YAML alias *%s is inside the value it names (&%s, line %d), so that value would contain "
+                               "itself" % (event.anchor, event.anchor, target.start_mark.line + 1), event.start_mark,
+                               hint="a deploy.yml cannot be recursive: use the alias after the anchored value ends")
+                self._count(expanded[0], expanded[1], event.start_mark, alias=event.anchor)
+            return super().compose_node(parent, index)
+        self._count(1, 1, self.peek_event().start_mark)
+        self._depth += 1
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if isinstance(node, yaml.MappingNode):
+            children = [item for pair in node.value for item in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        sizes = [self._expanded[id(child)] for child in children]
+        self._expanded[id(node)] = (1 + sum(values for values, _height in sizes), 1 + max((height for _values, height in sizes), default=0))
+        return node
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -100,33 +158,79 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+def _kind(data):
+    """What a YAML document that is not a hash is, for the error."""
+    if isinstance(data, list):
+        return "a list"
+    text = repr(data) if isinstance(data, str) else yaml.safe_dump(data).splitlines()[0]
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return "%s %s" % ("a string" if isinstance(data, str) else "the value", text)
+
 
 def load_yaml(text, file):
+    """The one YAML document of ``text``: a dict, or None when there is none (empty, or only comments)."""
+    loader = None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        loader = _Loader(text, file)  # the reader checks every character here
+        data = loader.get_single_data()
+    except yaml.composer.ComposerError as exc:
+        if exc.problem != "but found another document":
+            raise KamalConfigError("invalid YAML: %s" % exc.problem, file=file, line=exc.problem_mark.line + 1) from None
+        # Kamal (Psych.load) would read the first document and silently drop the rest.
+        raise KamalConfigError("a second YAML document starts here (---): a deploy.yml is one document", file=file,
+                               line=exc.problem_mark.line + 1,
+                               hint="remove the ---, or move per-environment settings to config/deploy.<destination>.yml") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = " ".join(part for part in (exc.context, exc.problem) if part)
         raise KamalConfigError("invalid YAML: %s" % problem, file=file, line=line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise KamalConfigError("the character %r cannot be in a YAML file" % chr(exc.character), file=file, line=line,
+                               hint="is this a binary file? a deploy.yml is UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise KamalConfigError("invalid YAML: %s" % exc, file=file) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise KamalConfigError("the file should contain a hash of settings, found %s" % type(data).__name__, file=file)
+    except RecursionError:
+        # Composing is bounded by MAX_YAML_DEPTH; this is what is left of PyYAML's own recursion.
+        raise KamalConfigError("YAML nesting too deep to read; a deploy.yml needs a few levels: check the brackets and "
+                               "indentation", file=file) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if data is not None and not isinstance(data, dict):
+        raise KamalConfigError("should be a hash of settings (service: ..., servers: ...), not %s" % _kind(data), file=file)
     return data
 
 
-def read_config_file(path, environ):
+def read_config_file(path, environ, destination=False):
+    """One file as a dict; ``destination``: it is a deploy.<destination>.yml (an empty one is worded for that)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except FileNotFoundError:
         raise KamalConfigError("Configuration file not found in %s" % path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KamalConfigError("cannot read the configuration file: %s" % exc, file=path) from None
-    return load_yaml(render_erb(text, environ, path), path)
+    except IsADirectoryError:
+        inside = os.path.join(path, "deploy.yml")
+        raise KamalConfigError("is a directory, not a deploy.yml", file=path,
+                               hint="give the file itself%s" % (", e.g. " + inside if os.path.isfile(inside) else "")) from None
+    except OSError as exc:
+        raise KamalConfigError("cannot read the configuration file: %s" % (exc.strerror or exc), file=path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise KamalConfigError("is not UTF-8 text (byte 0x%02x)" % data[exc.start], file=path, line=line,
+                               hint="is this a binary file? save the deploy.yml as UTF-8") from None
+    loaded = load_yaml(render_erb(text, environ, path), path)
+    if loaded is None:
+        # Kamal fails on it too, with `undefined method 'symbolize_keys' for false`.
+        if destination:
+            raise KamalConfigError("is empty (or only comments): Kamal cannot load an empty destination file", file=path,
+                                   hint="put the destination's settings in it, or `{}` if it changes nothing")
+        raise KamalConfigError("is empty (or only comments): a Kamal config needs at least service, image and servers "
+                               "(and registry and builder)", file=path, hint="`kamal init` writes a starting one")
+    return loaded
 
 
 def deep_merge(base, other):
@@ -165,7 +269,7 @@ def load_raw(config_file, destination=None, environ=None):
     merged = {}
     origins = {}
     for path in files:
-        data = read_config_file(path, env)
+        data = read_config_file(path, env, destination=path != config_file)
         _record_origins(data, path, origins)
         merged = deep_merge(merged, data)
     return merged, files, origins

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Union
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._args import argumentize, escape_shell_value, optionize, ruby_to_s
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._loader import deep_merge
-from ansible_collections.kamal.deploy.plugins.plugin_utils.config._validate import Validator, is_present
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config._validate import Validator, is_present, kamal_deploy_settings
 
 KAMAL_VERSION = "2.12.0"  # the Kamal whose semantics we implement (minimum_version is checked against it)
 DEFAULT_LOG_REQUEST_HEADERS = ["Cache-Control", "Last-Modified", "User-Agent"]
@@ -306,7 +306,8 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
     service_with_destination: str
     service_with_version: Optional[str]
     registry: Registry
-    image_delivery: str                # OURS: registry (push/pull, Kamal's way) or ssh (docker save/load over SSH)
+    image_delivery: str                # OURS (x-kamal-deploy): registry (push/pull, Kamal's way) or ssh (docker save/load over SSH)
+    min_uptime: int                    # OURS (x-kamal-deploy): seconds a new app container must keep running
     repository: str
     absolute_image: Optional[str]
     latest_tag: str
@@ -682,7 +683,8 @@ def build_config(raw, ctx, reporter, resolve_version):  # pylint: disable=too-ma
     ctx["env_tags"] = {str(tag): Env.from_config(cfg) for tag, cfg in ((root_env.get("tags") or {}) if isinstance(root_env, dict) else {}).items()}
 
     registry = Registry.from_config(raw.get("registry"))
-    image_delivery = raw.get("image_delivery") or "registry"
+    own = kamal_deploy_settings(raw)
+    image_delivery = own["image_delivery"]
     image = raw.get("image")
     # A local registry (Kamal) or ssh delivery (ours) names the image after the service by default.
     image = ruby_to_s(image) if is_present(image) else (
@@ -781,7 +783,7 @@ def build_config(raw, ctx, reporter, resolve_version):  # pylint: disable=too-ma
         service=service, image=image, destination=destination, version=version,
         service_with_destination=naming.service_with_destination(service, destination),
         service_with_version=naming.service_with_version(service, version) if version else None,
-        registry=registry, image_delivery=image_delivery, repository=repo, absolute_image=naming.absolute_image(repo, version) if version else None,
+        registry=registry, image_delivery=image_delivery, min_uptime=own["min_uptime"], repository=repo, absolute_image=naming.absolute_image(repo, version) if version else None,
         latest_tag=naming.latest_tag(destination), latest_image=naming.latest_image(repo, destination),
         primary_role=primary_role, roles=kamal_order, host_tags=host_tags, all_hosts=all_hosts, app_hosts=app_hosts,
         primary_host=primary.hosts[0] if primary and primary.hosts else None, proxy_hosts=proxy_hosts,

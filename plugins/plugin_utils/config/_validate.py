@@ -11,10 +11,14 @@ checks for what Kamal silently lets through (marked OURS below).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 
+import yaml
+
 from ansible_collections.kamal.deploy.plugins.module_utils._naming import RESERVED_LABELS
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config._args import ruby_to_s
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._errors import KamalConfigError
 
 # Value kinds.
@@ -49,7 +53,6 @@ TOP_LEVEL = {
     "deploy_timeout": I, "drain_timeout": I, "stop_timeout": I, "run_directory": S, "ssh": SECTION,
     "builder": SECTION, "accessories": SECTION, "proxy": SECTION, "sshkit": SECTION, "boot": SECTION,
     "logging": SECTION, "output": SECTION, "aliases": SECTION,
-    "image_delivery": S,  # OURS: how the image reaches the servers (see IMAGE_DELIVERY)
 }
 ROLE = {
     "hosts": SERVERS_LIST, "cmd": S, "stop_timeout": I, "options": HASH, "logging": SECTION,
@@ -82,9 +85,6 @@ PROXY = {
     "run": PROXY_RUN,
 }
 REGISTRY = {"server": S}
-# OURS: `registry` pushes and pulls through registry.server (Kamal's way); `ssh` streams the image to each
-# server over the SSH connection, with no registry at all.
-IMAGE_DELIVERY = ("registry", "ssh")
 SSH = {
     "user": S, "port": S, "proxy": S, "proxy_command": S, "log_level": S, "keys_only": B,
     "keys": array_of(S), "key_data": array_of(S), "config": SSH_CONFIG, "forward_agent": B,
@@ -98,10 +98,44 @@ BUILTIN_COMMANDS = frozenset((
     "prune", "redeploy", "registry", "remove", "rollback", "secrets", "server", "setup", "upgrade", "version",
 ))
 HOOKS_OUTPUT_LEVELS = ("quiet", "verbose")
+
+# OURS: kamal.deploy's own settings live under one top-level key. Kamal ignores top-level x- keys, so a deploy.yml
+# using them stays valid for Kamal. One line per setting: key -> (kind, default, hint); the model exposes each as
+# config.<key> and to_dict()["<key>"]. Kinds: a tuple of choices, or SECONDS.
+OWN = "x-kamal-deploy"
+SECONDS = "seconds"  # a whole number of seconds, 0 or more
+OWN_SETTINGS = {
+    # registry: push and pull through registry.server (Kamal's way); ssh: the image streamed to each server over SSH.
+    "image_delivery": (("registry", "ssh"), "registry",
+                       "`registry` (Kamal's push and pull) or `ssh` (the image streamed to each server over SSH, no registry)"),
+    # How long each newly booted app container must keep running (no exit, no restart) before its host's deploy
+    # counts as done; 0 checks once at the end of the host's deploy.
+    "min_uptime": (SECONDS, 0, "seconds, e.g. min_uptime: 10; 0 checks once at the end of each host's deploy"),
+}
 RESTART_POLICY = re.compile(r"(?:no|always|unless-stopped|on-failure(?::\d+)?)")
 ALIAS_NAME = re.compile(r"[a-z0-9_-]+")
+# Ansible's own groups. The inventory plugin adds a group per role (its name), accessory_<name> per accessory, and
+# kamal_proxy, kamal_primary, kamal_app_hosts, kamal_accessory_hosts: a role named like any of them would merge
+# its hosts into that group.
+ANSIBLE_GROUPS = {"all": "Ansible's group of every host", "ungrouped": "Ansible's group of hosts in no other group"}
 
 _DESCRIPTIONS = {S: "a string", I: "an integer", B: "a boolean", "hash": "a hash", "array": "an array", "symbol": "a symbol"}
+
+
+def key_text(key):
+    """A key as an error shows it: Ruby's to_s, but a null key reads as null."""
+    return "null" if key is None else ruby_to_s(key)
+
+
+def yaml_flow(value):
+    """A value as one line of YAML, for the fix an error suggests (``{image_delivery: ssh}``)."""
+    return yaml.safe_dump(value, default_flow_style=True, width=float("inf")).strip().removesuffix("\n...").strip()
+
+
+def kamal_deploy_settings(raw):
+    """kamal.deploy's own settings (``x-kamal-deploy:``) of a validated config, each with its default."""
+    own = raw.get(OWN) or {}
+    return {key: own.get(key, default) for key, (_kind, default, _hint) in OWN_SETTINGS.items()}
 
 
 def is_stringish(value):
@@ -168,7 +202,7 @@ class Validator:
 
     @staticmethod
     def join(context, key):
-        key = str(key)
+        key = key_text(key)
         return "%s/%s" % (context, key) if context else key
 
     def type_error(self, context, *kinds):
@@ -183,9 +217,11 @@ class Validator:
             self.type_error(context, *kinds)
 
     def check_unknown_keys(self, config, schema, context, allow_extensions=False):
-        unknown = [str(key) for key in config if key not in schema and not (allow_extensions and str(key).startswith("x-"))]
+        unknown = [key_text(key) for key in config if key not in schema and not (allow_extensions and str(key).startswith("x-"))]
         if unknown:
-            self.error(context, "unknown %s: %s" % ("key" if len(unknown) == 1 else "keys", ", ".join(unknown)))
+            close = difflib.get_close_matches(unknown[0], [str(key) for key in schema], n=1, cutoff=0.75)  # OURS
+            self.error(context, "unknown %s: %s" % ("key" if len(unknown) == 1 else "keys", ", ".join(unknown)),
+                       hint="did you mean %s?" % close[0] if close and len(unknown) == 1 else None)
 
     def hash(self, config, schema, context, allow_extensions=False):
         self.check_type(config, context, "hash")
@@ -251,10 +287,19 @@ class Validator:
                 if len(server) != 1:
                     self.error(item_context, "multiple hosts found")
                 host, tags = next(iter(server.items()))
+                self.host_name(host, item_context)
                 host_context = self.join(item_context, host)
                 self.check_type(tags, host_context, S, "array")
                 if isinstance(tags, list):
                     self.array_of(tags, S, host_context)
+            else:
+                self.host_name(server, item_context)
+
+    def host_name(self, host, context):  # OURS: Kamal takes a null host in {~: tag}, and an empty one
+        if host is None:
+            self.error(context, "the host name is null", hint="write the host's name or address")
+        if str(host).strip() == "":
+            self.error(context, "the host name is empty", hint="write the host's name or address")
 
     def paths(self, paths, context):
         self.check_type(paths, context, "array")
@@ -309,8 +354,28 @@ class Validator:
         else:
             self.value(config, hash_of(S), context)
 
+    def name(self, name, context, what):  # OURS: Kamal fails with `undefined method 'inquiry'` on null or numbers
+        if not isinstance(name, str):
+            kind = "null" if name is None else "the %s %s" % ("boolean" if isinstance(name, bool) else "number", key_text(name))
+            self.error(context, "the %s name is %s, not a string" % (what, kind),
+                       hint='quote it ("%s": ...)' % key_text(name) if name is not None else "name the %s" % what)
+        if not name.strip():  # Ansible refuses an empty group name
+            self.error(context, "the %s name is empty" % what, hint="name the %s" % what)
+        if name == "all" and what == "accessory":
+            self.error(context, 'the accessory name "all" means every accessory (kamal accessory boot all, and -e accessory=all '
+                       "in the accessory playbooks); rename the accessory")
+        if what == "role":
+            if name in ANSIBLE_GROUPS:
+                self.error(context, 'the role name "%s" is %s; rename the role' % (name, ANSIBLE_GROUPS[name]))
+            if name.startswith("kamal_"):
+                self.error(context, 'the role name "%s" starts with kamal_, which names the inventory\'s own groups '
+                           "(kamal_proxy, kamal_primary, kamal_app_hosts, ...); rename the role" % name)
+            if name.startswith("accessory_"):
+                self.error(context, 'the role name "%s" starts with accessory_, which names the inventory group of each '
+                           "accessory (accessory_<name>); rename the role" % name)
+
     def role(self, name, config):
-        context = "servers/%s" % name
+        context = self.join("servers", name)
         self.check_type(config, context, "array", "hash")
         if isinstance(config, list):
             self.servers_list(config, context)
@@ -338,6 +403,12 @@ class Validator:
                 self.error(context, "Missing private_key_pem setting (required when certificate_pem is present)")
             if key and not cert:
                 self.error(context, "Missing certificate_pem setting (required when private_key_pem is present)")
+            # OURS: Kamal looks these secret names up only when it deploys, and fails there.
+            ssl_context = self.join(context, "ssl")
+            self.check_unknown_keys(ssl, ("certificate_pem", "private_key_pem"), ssl_context)
+            for key, name in ssl.items():
+                if not isinstance(name, str) or not name.strip():
+                    self.error(self.join(ssl_context, key), "should be the name of a secret (in .kamal/secrets), got %s" % yaml_flow(name))
         host = config.get("host")
         if isinstance(host, str) and "," in host:  # OURS
             self.error(self.join(context, "host"), "%r names several hosts" % host,
@@ -369,7 +440,7 @@ class Validator:
                 self.error(key_context, "should be a string or an array with one string (for secret lookup)")
 
     def accessory(self, name, config, role_names):
-        context = "accessories/%s" % name
+        context = self.join("accessories", name)
         self.hash(config, ACCESSORY, context)
         placement = [key for key in ("host", "hosts", "role", "roles", "tag", "tags") if key in config]
         if len(placement) != 1:
@@ -391,12 +462,33 @@ class Validator:
             self.registry(config["registry"], context + "/registry")
 
     def alias(self, name, command):
-        context = "aliases/%s" % name
+        context = self.join("aliases", name)
         self.check_type(command, context, S)
         if not ALIAS_NAME.fullmatch(str(name)):
-            self.error(context, "Invalid alias name: '%s'. Must only contain lowercase letters, alphanumeric, hyphens and underscores." % name)
+            self.error(context, "Invalid alias name: '%s'. Must only contain lowercase letters, alphanumeric, hyphens and underscores."
+                       % key_text(name))
         if name in BUILTIN_COMMANDS:
             self.error(context, "Alias '%s' conflicts with a built-in command." % name)
+
+    def own_settings(self, raw):
+        """OURS: ``x-kamal-deploy:``, and our settings where Kamal would meet them (at the top level)."""
+        for key in OWN_SETTINGS:
+            if key in raw:
+                self.error(key, "is kamal.deploy's own setting, which Kamal rejects; move it under %s:" % OWN,
+                           hint="%s: %s" % (OWN, yaml_flow({key: raw[key]})))
+        if OWN not in raw:
+            return
+        own = raw[OWN]
+        self.check_type(own, OWN, "hash")
+        self.check_unknown_keys(own, OWN_SETTINGS, OWN)
+        for key, value in own.items():
+            kind, _default, hint = OWN_SETTINGS[key]
+            context = self.join(OWN, key)
+            if kind == SECONDS:
+                if not is_integer(value) or value < 0:
+                    self.error(context, "should be a whole number of seconds, 0 or more, got %s" % yaml_flow(value), hint=hint)
+            elif not isinstance(value, str) or value not in kind:
+                self.error(context, "should be one of %s, got %r" % (", ".join(kind), value), hint=hint)
 
     def builder(self, config):
         self.hash(config, BUILDER, "builder")
@@ -414,23 +506,26 @@ class Validator:
 def validate_structure(raw, reporter):
     """Check every key and type, in Kamal's order; raise KamalConfigError on the first problem."""
     check = Validator(reporter)
+    check.own_settings(raw)
     check.hash(raw, TOP_LEVEL, "", allow_extensions=True)
     if "run_directory" in raw:  # OURS: Kamal accepts the key and ignores it
         check.error("run_directory", "Kamal ignores this setting and always uses .kamal in the SSH user's home directory",
                     hint="remove run_directory from the config")
     servers = raw.get("servers")
-    role_names = ["web"] if isinstance(servers, list) else sorted(servers or {}, key=str)
+    if isinstance(servers, dict):
+        for name in servers:
+            check.name(name, check.join("servers", name), "role")
+    role_names = ["web"] if isinstance(servers, list) else sorted(servers or {})
     if isinstance(servers, list):
         check.servers_list(servers, "servers")
     elif isinstance(servers, dict):
         for name in role_names:
             check.role(name, servers[name])
-    delivery = raw.get("image_delivery", "registry")
-    if delivery not in IMAGE_DELIVERY:  # OURS
-        check.error("image_delivery", "should be one of %s, got %r" % (", ".join(IMAGE_DELIVERY), delivery),
-                    hint="`registry` (Kamal's push and pull) or `ssh` (the image streamed to each server over SSH, no registry)")
     # With ssh delivery no server pulls, so a registry without credentials is fine (a public base image).
+    delivery = kamal_deploy_settings(raw)["image_delivery"]
     check.registry(raw.get("registry") or {}, "registry", credentials_required=delivery != "ssh")
+    for name in raw.get("accessories") or {}:
+        check.name(name, check.join("accessories", name), "accessory")
     for name, accessory in (raw.get("accessories") or {}).items():
         check.accessory(name, accessory, role_names)
     for name, command in (raw.get("aliases") or {}).items():
