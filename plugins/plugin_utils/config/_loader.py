@@ -120,13 +120,13 @@ class _Loader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
     def _count(self, values, height, mark, alias=None):
         """Add a node (or an alias: the whole value it names) at the current depth; fail past a bound."""
         self._values += values
+        named = " (alias *%s)" % alias if alias else ""
         if self._values > MAX_YAML_VALUES:
-            what = "aliases expand to" if alias else "values number"
             self._fail("YAML %s more than %d values%s; a deploy.yml needs far fewer: check the %s"
-                       % (what, MAX_YAML_VALUES, " (alias *%s)" % alias if alias else "", "anchors" if alias else "file"), mark)
+                       % ("aliases expand to" if alias else "file holds", MAX_YAML_VALUES, named, "anchors" if alias else "file"), mark)
         if self._depth + height > MAX_YAML_DEPTH:
             self._fail("YAML nests deeper than %d levels%s; a deploy.yml needs a few: check the %s"
-                       % (MAX_YAML_DEPTH, " (alias *%s)" % alias if alias else "", "anchors" if alias else "brackets and indentation"), mark)
+                       % (MAX_YAML_DEPTH, named, "anchors" if alias else "brackets and indentation"), mark)
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
@@ -158,6 +158,7 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+
 def _kind(data):
     """What a YAML document that is not a hash is, for the error."""
     if isinstance(data, list):
@@ -173,14 +174,17 @@ def load_yaml(text, file):
     try:
         loader = _Loader(text, file)  # the reader checks every character here
         data = loader.get_single_data()
-    except yaml.composer.ComposerError as exc:
-        if exc.problem != "but found another document":
-            raise KamalConfigError("invalid YAML: %s" % exc.problem, file=file, line=exc.problem_mark.line + 1) from None
-        # Kamal (Psych.load) would read the first document and silently drop the rest.
-        raise KamalConfigError("a second YAML document starts here (---): a deploy.yml is one document", file=file,
-                               line=exc.problem_mark.line + 1,
-                               hint="remove the ---, or move per-environment settings to config/deploy.<destination>.yml") from None
     except yaml.MarkedYAMLError as exc:
+        if isinstance(exc, yaml.composer.ComposerError) and exc.problem == "but found another document":
+            # Kamal (Psych.load) would read the first document and silently drop the rest.
+            raise KamalConfigError("a second YAML document starts here (---): a deploy.yml is one document", file=file,
+                                   line=exc.problem_mark.line + 1,
+                                   hint="remove the ---, or move per-environment settings to config/deploy.<destination>.yml") from None
+        duplicate = re.match(r"found duplicate anchor '(.*)'", exc.context or "")
+        if isinstance(exc, yaml.composer.ComposerError) and duplicate:
+            # Kamal's Psych lets a later anchor replace an earlier one; PyYAML refuses it.
+            raise KamalConfigError("YAML anchor &%s is defined twice (first on line %d)" % (duplicate.group(1), exc.context_mark.line + 1),
+                                   file=file, line=exc.problem_mark.line + 1, hint="give each anchor its own name") from None
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = " ".join(part for part in (exc.context, exc.problem) if part)

@@ -354,7 +354,7 @@ class Validator:
         else:
             self.value(config, hash_of(S), context)
 
-    def name(self, name, context, what):  # OURS: Kamal fails with `undefined method 'inquiry'` on null or numbers
+    def group_name(self, name, context, what):  # OURS: Kamal fails with `undefined method 'inquiry'` on null or numbers
         if not isinstance(name, str):
             kind = "null" if name is None else "the %s %s" % ("boolean" if isinstance(name, bool) else "number", key_text(name))
             self.error(context, "the %s name is %s, not a string" % (what, kind),
@@ -514,7 +514,7 @@ def validate_structure(raw, reporter):
     servers = raw.get("servers")
     if isinstance(servers, dict):
         for name in servers:
-            check.name(name, check.join("servers", name), "role")
+            check.group_name(name, check.join("servers", name), "role")
     role_names = ["web"] if isinstance(servers, list) else sorted(servers or {})
     if isinstance(servers, list):
         check.servers_list(servers, "servers")
@@ -525,7 +525,7 @@ def validate_structure(raw, reporter):
     delivery = kamal_deploy_settings(raw)["image_delivery"]
     check.registry(raw.get("registry") or {}, "registry", credentials_required=delivery != "ssh")
     for name in raw.get("accessories") or {}:
-        check.name(name, check.join("accessories", name), "accessory")
+        check.group_name(name, check.join("accessories", name), "accessory")
     for name, accessory in (raw.get("accessories") or {}).items():
         check.accessory(name, accessory, role_names)
     for name, command in (raw.get("aliases") or {}).items():

@@ -1,5 +1,6 @@
 """Every kind of bad or hostile deploy.yml gives one clear KamalConfigError: the file, the line where YAML has one,
 the key path, what is wrong and the fix. One table; each row is the whole message a user reads."""
+import inspect
 import os
 import resource
 import sys
@@ -8,6 +9,7 @@ import time
 import pytest
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config import KamalConfigError, load_config
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config import _loader
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._loader import MAX_YAML_DEPTH, MAX_YAML_VALUES
 
 # BASE of conftest.py, with servers last so a row can replace them.
@@ -70,6 +72,8 @@ CASES = [
     (BASE + "x-a: &a " + "[" * 40 + "1" + "]" * 40 + "\nx-b: " + "[" * 40 + "*a" + "]" * 40 + "\n", None,
      "config/deploy.yml:7: YAML nests deeper than %d levels (alias *a); a deploy.yml needs a few: check the anchors" % MAX_YAML_DEPTH,
      "alias-nesting-too-deep"),
+    (BASE + "x-a: &a 1\nx-b: &a 2\n", None,
+     "config/deploy.yml:7: YAML anchor &a is defined twice (first on line 6) (give each anchor its own name)", "duplicate-anchor"),
     # Odd files.
     ("", None, EMPTY, "empty-file"),
     ("# service: app\n\n# servers: [1.1.1.1]\n", None, EMPTY, "only-comments"),
@@ -236,3 +240,24 @@ def test_load_config_takes_the_config_path_even_when_it_is_a_directory(project):
         load_config(os.path.join(project.root, "config"), version="v1", environ={}, project_dir=project.root)
     assert str(error.value) == "%s: is a directory, not a deploy.yml (give the file itself, e.g. %s)" % (
         os.path.join(project.root, "config"), os.path.join(project.root, "config", "deploy.yml"))
+
+
+def test_a_huge_file_without_aliases_is_bounded_too(monkeypatch):
+    # (100000 real values take PyYAML seconds to parse: the bound is lowered to keep the test fast.)
+    monkeypatch.setattr(_loader, "MAX_YAML_VALUES", 1000)
+    with pytest.raises(KamalConfigError) as error:
+        _loader.load_yaml("hosts: [%s]\n" % ", ".join(["h"] * 1001), "config/deploy.yml")
+    assert str(error.value) == "config/deploy.yml:1: YAML file holds more than 1000 values; a deploy.yml needs far fewer: check the file"
+
+
+def test_pyyaml_running_out_of_stack_is_a_config_error():
+    """Should PyYAML recurse past Python's limit before MAX_YAML_DEPTH (a caller already deep in its stack)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 60)
+    try:
+        with pytest.raises(KamalConfigError) as error:
+            _loader.load_yaml("x: " + "[" * 40 + "]" * 40 + "\n", "config/deploy.yml")
+    finally:
+        sys.setrecursionlimit(limit)
+    assert str(error.value) == ("config/deploy.yml: YAML nesting too deep to read; a deploy.yml needs a few levels: check the "
+                                "brackets and indentation")

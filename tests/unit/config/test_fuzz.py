@@ -37,11 +37,11 @@ def _base(name):
 CONFIGS = [_base(name) for name in BASES]
 TEXTS = [yaml.safe_dump(config, sort_keys=False) for config in CONFIGS]
 # Keys Kamal knows, so mutations also reach the deeper checks, and names with a meaning of their own.
-KNOWN_KEYS = sorted({str(key) for schema in (_validate.TOP_LEVEL, _validate.ROLE, _validate.ACCESSORY, _validate.BOOT,
-                                              _validate.BUILDER, _validate.PROXY, _validate.PROXY_RUN, _validate.SSH,
-                                              _validate.SSHKIT, _validate.OWN_SETTINGS) for key in schema}
-                    | {"x-kamal-deploy", "clear", "secret", "tags", "username", "password", "all", "web", "kamal_x",
-                       "accessory_db", "certificate_pem", "private_key_pem", "local", "remote", "mode", "<<"})
+SCHEMAS = (_validate.TOP_LEVEL, _validate.ROLE, _validate.ACCESSORY, _validate.BOOT, _validate.BUILDER, _validate.PROXY,
+           _validate.PROXY_RUN, _validate.SSH, _validate.SSHKIT, _validate.OWN_SETTINGS)
+KNOWN_KEYS = sorted({str(key) for schema in SCHEMAS for key in schema} | {
+    "x-kamal-deploy", "clear", "secret", "tags", "username", "password", "all", "web", "kamal_x", "accessory_db",
+    "certificate_pem", "private_key_pem", "local", "remote", "mode", "<<"})
 SCALARS = (st.none() | st.booleans() | st.integers(min_value=-5, max_value=10**6) | st.floats(allow_nan=False, allow_infinity=False)
            | st.text(max_size=8)
            | st.sampled_from(["", "web", "all", "1.1.1.1", "localhost:5555", "ssh", "registry", "25%", "0%", "always",
@@ -126,7 +126,7 @@ def test_every_base_config_loads(tmp_path, text):
 @given(data=st.data(), base=st.sampled_from(range(len(CONFIGS))))
 def test_mutated_configs_load_or_fail_with_a_config_error(tmp_path_factory, data, base):
     config = copy.deepcopy(CONFIGS[base])
-    for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
+    for _edit in range(data.draw(st.integers(min_value=1, max_value=4))):
         _mutate(config, data.draw)
     _load_or_refuse(str(tmp_path_factory.mktemp("fuzz")), yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
