@@ -25,6 +25,13 @@ description:
     after starting.
   - When the health check fails, the new container is stopped, the old one keeps serving, and the error
     names the probed URL, the last status or error, the timeout and the last 50 log lines of the new container.
+  - At the end of the boot (after the switch, the old container's stop and the tag) the new container must
+    still be running, never restarted; with O(min_uptime) it is watched until it has been up that long. If
+    it is not, the boot fails, the new container is stopped (kept for its logs), the previous container is
+    started again (the same container) and, for a proxied role, routed to, and C(latest) is moved back. The
+    error names the host, the container, its exit code, restart count and last 50 log lines, and what the
+    host is left with (RV(serving_version)). Kamal only checks that the container is running after
+    O(readiness_delay), which a restart loop passes.
   - Idempotent. If the current running container of the role already is the version, from the same image
     ID, with the same configuration and env (a digest kept in the C(kamal.deploy.spec) label), nothing is
     touched and C(changed=false).
@@ -192,6 +199,14 @@ options:
     description: Seconds a new container has to become healthy.
     type: int
     default: 30
+  min_uptime:
+    description:
+      - Seconds the new container must run, without exiting or restarting, counted from its start (the time
+        spent in the health check and stopping the old container counts). It is polled every 0.5 s and the
+        boot fails as soon as the container exits or restarts.
+      - With C(0) it is checked once, at the end of the boot. C(x-kamal-deploy.min_uptime) in deploy.yml.
+    type: int
+    default: 0
   drain_timeout:
     description: Seconds in-flight requests get to finish on the old container (proxied roles). Also the
       C(docker stop -t) of roles without the proxy.
@@ -398,6 +413,24 @@ health:
   description: How the health check went (URL, probes, time waited, last status).
   returned: with O(command=boot) when a container was booted
   type: dict
+uptime:
+  description: The check at the end of the boot (O(min_uptime), seconds the new container was up, restarts).
+  returned: with O(command=boot) when a container was booted
+  type: dict
+serving_version:
+  description:
+    - The version of the role running on the host after the boot. When a boot fails it is the previous
+      version if it runs (again), or null when the role is not running on the host.
+  returned: with O(command=boot), also when it fails
+  type: str
+role:
+  description: The role booted.
+  returned: with O(command=boot), also when it fails
+  type: str
+crash:
+  description: How the new container was not up at the end of its boot (status, exit code, uptime, restarts).
+  returned: when O(command=boot) failed that way
+  type: dict
 route:
   description: What the proxy backend did (route ensured, live target switched, drain).
   returned: for proxied roles
@@ -551,6 +584,7 @@ def main():
         )),
         readiness_delay=dict(type="int", default=7),
         deploy_timeout=dict(type="int", default=30),
+        min_uptime=dict(type="int", default=0),
         drain_timeout=dict(type="int", default=30),
         stop_timeout=dict(type="int"),
         retain_containers=dict(type="int", default=5),
