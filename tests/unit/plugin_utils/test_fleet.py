@@ -1,7 +1,13 @@
 """The fleet's table after a failed deploy: rows from each host's last kamal_app result, and how it reads."""
+import os
+import re
+import subprocess
+import sys
+
 from ansible_collections.kamal.deploy.plugins.plugin_utils import fleet
 
 V2 = "2222222"
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
 def booted(role, changed=True):
@@ -47,3 +53,44 @@ def test_the_table_reads_per_host():
     assert lines[4].split() == ["172.29.0.13", "workers", "as", "before", "not", "reached"]
     assert "not running  failed, the role is not running there: xxx" in lines[5] and lines[5].endswith("x...")
     assert lines[6].endswith("booted (already running it)")
+
+
+PLAYBOOK = """
+- hosts: all
+  gather_facts: false
+  any_errors_fatal: true
+  tasks:
+    - block:
+        - ansible.builtin.set_fact:
+            kamal_boot_roles: [{name: workers, primary: true}]
+        - ansible.builtin.set_fact:
+            kamal_app_result: {changed: true, role: workers, serving_version: "2222222"}
+          when: inventory_hostname == 'h1'
+        - ansible.builtin.set_fact:
+            kamal_app_result: {failed: true, role: workers, serving_version: "1111111", msg: "on h2: it crashed"}
+          when: inventory_hostname == 'h2'
+        - ansible.builtin.fail:
+            msg: the boot failed
+          when: inventory_hostname == 'h2'
+      always:
+        - kamal.deploy.kamal_fleet:
+            version: "2222222"
+            hosts: "{{ ansible_play_hosts_all }}"
+          run_once: true
+          when: ansible_play_hosts | length < ansible_play_hosts_all | length
+"""
+
+
+def test_the_action_prints_the_table_once_from_what_each_host_registered(tmp_path):
+    (tmp_path / "inventory.ini").write_text("".join(
+        "h%d ansible_connection=local ansible_python_interpreter=%s\n" % (n, sys.executable) for n in (1, 2, 3)))
+    (tmp_path / "play.yml").write_text(PLAYBOOK)
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default")
+    res = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(tmp_path / "inventory.ini"), str(tmp_path / "play.yml")], env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert res.returncode != 0
+    assert res.stdout.count("deploy of 2222222 did not complete (1 booted, 1 failed, 1 not reached") == 1, res.stdout
+    rows = [re.split(r"\s{2,}", line.strip()) for line in res.stdout.splitlines() if re.match(r"  h\d ", line)]
+    assert rows == [["h1", "workers", "2222222", "booted"],
+                    ["h2", "workers", "1111111", "failed, still on the previous version: on h2: it crashed"],
+                    ["h3", "workers", "as before", "not reached"]], res.stdout
