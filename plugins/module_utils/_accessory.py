@@ -33,6 +33,7 @@ import shutil
 from ansible_collections.kamal.deploy.plugins.module_utils import _app
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 
@@ -47,13 +48,8 @@ SPEC_KEYS = ("name", "image", "network", "port", "host", "env", "secret_env", "v
              "labels", "options", "cmd", "logging", "proxy")
 
 
-class AccessoryError(Exception):
-    """A failure with a message for humans and details for the module result."""
-
-    def __init__(self, message, **details):
-        super(AccessoryError, self).__init__(message)
-        self.message = message
-        self.details = details
+class AccessoryError(KamalError):
+    """A failure of an accessory command, with a message for humans and details for the module result."""
 
 
 def _digest(data, length=16):

@@ -27,6 +27,7 @@ import time
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _health as health
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 
@@ -37,13 +38,8 @@ UPTIME_POLL = 0.5  # seconds between two looks at a new container during min_upt
 DEFAULT_LOG_MAX_SIZE = "10m"
 
 
-class AppError(Exception):
-    """A failure with a message for humans and details for the module result."""
-
-    def __init__(self, message, **details):
-        super(AppError, self).__init__(message)
-        self.message = message
-        self.details = details
+class AppError(KamalError):
+    """A failure of an app command, with a message for humans and details for the module result."""
 
 
 # Kamal's escaping ---------------------------------------------------------------------------------------

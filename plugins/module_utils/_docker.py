@@ -22,6 +22,8 @@ import io
 import re
 import traceback
 
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
+
 try:
     import docker
     from docker import errors as docker_errors
@@ -43,7 +45,7 @@ DOCKER_LIBRARY_URL = "https://docker-py.readthedocs.io/"
 DEFAULT_TIMEOUT = 60
 
 
-class DockerError(Exception):
+class DockerError(KamalError):
     """A Docker failure, already phrased for a human (module: ``fail_json(msg=str(exc))``)."""
 
 

@@ -50,6 +50,7 @@ except ImportError:  # pragma: no cover
 from ansible_collections.kamal.deploy.plugins.module_utils import _caddy
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming
 
 CONTAINER_NAME = _naming.PROXY_CONTAINER_NAME
@@ -64,7 +65,7 @@ DNS_WAIT = 3.0
 SUBDIRS = ("routes", "targets", "dns", "maintenance", "tls", "acme", "run", "tmp", "apps-config")
 
 
-class ProxyError(Exception):
+class ProxyError(KamalError):
     """A proxy failure; the message names the route/host and the fix."""
 
 

@@ -296,11 +296,34 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _accessory
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 try:
     from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
 except ImportError:  # only proxied accessories need it; they fail with a clear message without it
     _proxy = None
+
+
+class AccessoryManager:
+    """One accessory on this host: builds the spec, connects, dispatches the command."""
+
+    def __init__(self, module, params):
+        self.module = module
+        self.params = params
+        self.accessory = None
+
+    def run(self):
+        spec = _accessory.AccessorySpec(self.params)
+        client = _docker.connect()
+        self.accessory = _accessory.Accessory(client, spec, check_mode=self.module.check_mode, proxy=_proxy)
+        result = _accessory.run(self.accessory, self.params)
+        for warning in result.pop("warnings_list", []):
+            self.module.warn(warning)
+        return result
+
+    def actions(self):
+        """What was done so far (also reported when the module fails half-way)."""
+        return list(self.accessory.actions) if self.accessory else []
 
 
 def main():
@@ -353,27 +376,9 @@ def main():
     params = dict(module.params)
     if not params.get("host"):
         params["host"] = socket.gethostname()
-    accessory = None
-    try:
-        spec = _accessory.AccessorySpec(params)
-        client = _docker.connect()
-        accessory = _accessory.Accessory(client, spec, check_mode=module.check_mode, proxy=_proxy)
-        result = _accessory.run(accessory, params)
-    except _accessory.AccessoryError as exc:
-        details = dict(exc.details)
-        details.setdefault("actions", list(accessory.actions) if accessory else [])
-        module.fail_json(msg=exc.message, **details)
-    except _docker.DockerError as exc:
-        module.fail_json(msg=str(exc), actions=list(accessory.actions) if accessory else [])
-    except Exception as exc:  # pylint: disable=broad-except
-        if _proxy is not None and isinstance(exc, getattr(_proxy, "ProxyError", ())):
-            module.fail_json(msg=str(exc), actions=list(accessory.actions) if accessory else [])
-        raise
-    for warning in result.pop("warnings_list", []):
-        module.warn(warning)
-    if not module._diff:  # pylint: disable=protected-access
-        result.pop("diff", None)
-    module.exit_json(**result)
+    manager = AccessoryManager(module, params)
+    run_module(module, manager.run, "kamal_accessory %s of %s on %s" % (params["command"], params["name"], params["host"]),
+               manager.actions)
 
 
 if __name__ == "__main__":

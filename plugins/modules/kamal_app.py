@@ -495,6 +495,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 try:
     from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
@@ -514,25 +515,20 @@ class AppManager:
         self.app = None
 
     def run(self):
-        try:
-            spec = _app.RoleSpec(self.params)
-            client = _docker.connect()
-            self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=_proxy)
-            result = _app.run(self.app, self.params)
-        except _app.AppError as exc:
-            details = dict(exc.details)
-            details.setdefault("actions", list(self.app.actions) if self.app else [])
-            self.module.fail_json(msg=exc.message, **details)
-        except _docker.DockerError as exc:
-            self.module.fail_json(msg=str(exc), actions=list(self.app.actions) if self.app else [])
-        except Exception as exc:  # pylint: disable=broad-except
-            if _proxy is not None and isinstance(exc, getattr(_proxy, "ProxyError", ())):
-                self.module.fail_json(msg=str(exc), actions=list(self.app.actions) if self.app else [])
-            raise
+        spec = _app.RoleSpec(self.params)
+        client = _docker.connect()
+        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=_proxy)
+        result = _app.run(self.app, self.params)
         self.audit(result)
-        if not self.module._diff:  # pylint: disable=protected-access
-            result.pop("diff", None)
-        self.module.exit_json(**result)
+        return result
+
+    def actions(self):
+        """What was done so far (also reported when the module fails half-way)."""
+        return list(self.app.actions) if self.app else []
+
+    def doing(self):
+        p = self.params
+        return "kamal_app %s of %s role %s on %s" % (p["command"], p["service"], p["role"], p["host"])
 
     def audit(self, result):
         """Kamal's audit line on this host for what changed; secret values never reach it."""
@@ -625,7 +621,8 @@ def main():
     if not _docker.HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker", url=_docker.DOCKER_LIBRARY_URL),
                          exception=_docker.DOCKER_IMPORT_ERROR)
-    AppManager(module).run()
+    manager = AppManager(module)
+    run_module(module, manager.run, manager.doing(), manager.actions)
 
 
 if __name__ == "__main__":

@@ -270,6 +270,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
+from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 
 class KamalProxyManager:
@@ -438,13 +439,7 @@ def main():
         supports_check_mode=True,
     )
     manager = KamalProxyManager(module)
-    try:
-        results = manager.run()
-    except (_proxy.ProxyError, _docker.DockerError) as exc:
-        module.fail_json(msg=str(exc), actions=manager.actions())
-    if not module._diff:  # pylint: disable=protected-access
-        results.pop("diff", None)
-    module.exit_json(**results)
+    run_module(module, manager.run, "kamal_proxy %s on this host" % module.params["command"], manager.actions)
 
 
 if __name__ == "__main__":
