@@ -27,6 +27,7 @@ import time
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _health as health
+from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
@@ -1232,19 +1233,7 @@ class App(_docker.Operations):
             container = self.current_container()
         if container is None:
             return self.result(msg="Nothing found", lines=[], container=None)
-        if lines is None and since is None and grep is None:
-            lines = 100
-        kwargs = {"stdout": True, "stderr": True, "timestamps": timestamps}
-        if lines is not None:
-            kwargs["tail"] = lines
-        if since is not None:
-            kwargs["since"] = _since(since)
-        data = container.logs(**kwargs)
-        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
-        out = text.splitlines()
-        if grep:
-            pattern = re.compile(grep)
-            out = [line for line in out if pattern.search(line)]
+        out = _logs.read_logs(container, container.name, lines=lines, since=since, grep=grep, timestamps=timestamps)
         return self.result(lines=out, container=container.name, msg=None if out else "Nothing found")
 
     def run_exec(self, command, reuse=False, env=None, detach=False):
@@ -1357,16 +1346,6 @@ class App(_docker.Operations):
             self.actions.append("proxy live %s" % self.spec.route_name)
             self.changed = True
         return self.result(route=done)
-
-
-def _since(value):
-    """``--since``: a timestamp or a relative duration (``10m``, ``1h30m``) as Docker's logs API wants."""
-    text = str(value)
-    if re.match(r"^\d+$", text):
-        return int(text)
-    if _DURATION.fullmatch(text) or re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+", text):
-        return int(time.time() - _duration_ns("since", text) / 10 ** 9)
-    return text
 
 
 def write_private_file(path, content):

@@ -162,10 +162,13 @@ options:
     type: bool
     default: false
   lines:
-    description: With C(logs), the number of lines (100 when neither O(lines) nor O(since) is set).
+    description: With C(logs), the number of lines (100 unless O(since) or O(grep) is set, as Kamal).
     type: int
   since:
-    description: With C(logs), a timestamp or a duration like C(10m).
+    description:
+      - With C(logs), only the lines since this time.
+      - A duration (C(30s), C(30m), C(1h30m), C(2d)), an ISO 8601 time (C(2026-12-04T10:00:00Z), with an offset,
+        or a date C(2026-12-04)) or a Unix timestamp.
     type: str
   grep:
     description: With C(logs), a regular expression the lines must match.

@@ -266,7 +266,10 @@ options:
     description: With O(command=logs), the number of lines (100 unless O(since) or O(grep) is set).
     type: int
   since:
-    description: With O(command=logs), a timestamp or a duration such as C(10m).
+    description:
+      - With O(command=logs), only the lines since this time.
+      - A duration (C(30s), C(30m), C(1h30m), C(2d)), an ISO 8601 time (C(2026-12-04T10:00:00Z), with an offset,
+        or a date C(2026-12-04)) or a Unix timestamp.
     type: str
   grep:
     description: With O(command=logs), keep the lines matching this regular expression.
