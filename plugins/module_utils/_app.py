@@ -1252,7 +1252,8 @@ class App(_docker.Operations):
                                               current.name, " ".join(shlex.quote(a) for a in argv)))
             if self.check_mode:
                 return self.result(container=current.name)
-            code, output = current.exec_run(argv, environment=["%s=%s" % kv for kv in env.items()], demux=True)
+            code, output = _docker.call("docker exec %s" % current.name, current.exec_run, argv,
+                                        environment=["%s=%s" % kv for kv in env.items()], demux=True)
             return self._exec_result(current.name, code, output)
         name = naming.exec_container_name(spec.service, spec.role, spec.version, spec.destination,
                                           suffix=self.random_hex(3))
@@ -1266,16 +1267,18 @@ class App(_docker.Operations):
         if self.check_mode:
             return self.result(container=name)
         kwargs.pop("command", None)
-        container = self.client.containers.create(spec.image(), command=argv, name=name, detach=True, **kwargs)
+        container = _docker.call("running %s" % name, self.client.containers.create, spec.image(), command=argv,
+                                 name=name, detach=True, **kwargs)
         try:
-            container.start()
+            _docker.call("starting %s" % name, container.start)
             if detach:
                 return self.result(container=name, rc=None)
             timeout = spec.params.get("exec_timeout")
-            waited = container.wait(timeout=timeout) if timeout else container.wait()
+            waited = _docker.call("waiting for %s to exit%s" % (name, " (exec_timeout %s s)" % timeout if timeout else ""),
+                                  container.wait, **({"timeout": timeout} if timeout else {}))
             code = waited.get("StatusCode") if isinstance(waited, dict) else waited
-            stdout = container.logs(stdout=True, stderr=False)
-            stderr = container.logs(stdout=False, stderr=True)
+            stdout = _docker.call("reading the output of %s" % name, container.logs, stdout=True, stderr=False)
+            stderr = _docker.call("reading the output of %s" % name, container.logs, stdout=False, stderr=True)
             return self._exec_result(name, code, (stdout, stderr))
         finally:
             if not detach:
