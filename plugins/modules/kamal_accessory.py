@@ -307,28 +307,6 @@ except ImportError:  # only proxied accessories need it; they fail with a clear 
     _proxy = None
 
 
-class AccessoryManager:
-    """One accessory on this host: builds the spec, connects, dispatches the command."""
-
-    def __init__(self, module, params):
-        self.module = module
-        self.params = params
-        self.accessory = None
-
-    def run(self):
-        spec = _accessory.AccessorySpec(self.params)
-        client = _docker.connect()
-        self.accessory = _accessory.Accessory(client, spec, check_mode=self.module.check_mode, proxy=_proxy)
-        result = _accessory.run(self.accessory, self.params)
-        for warning in result.pop("warnings_list", []):
-            self.module.warn(warning)
-        return result
-
-    def actions(self):
-        """What was done so far (also reported when the module fails half-way)."""
-        return list(self.accessory.actions) if self.accessory else []
-
-
 def main():
     argument_spec = dict(
         command=dict(type="str", default="boot", choices=list(_accessory.COMMANDS), aliases=["state"]),
@@ -379,9 +357,19 @@ def main():
     params = dict(module.params)
     if not params.get("host"):
         params["host"] = socket.gethostname()
-    manager = AccessoryManager(module, params)
-    run_module(module, manager.run, "kamal_accessory %s of %s on %s" % (params["command"], params["name"], params["host"]),
-               manager.actions)
+    accessory = None
+
+    def work():
+        nonlocal accessory
+        spec = _accessory.AccessorySpec(params)
+        accessory = _accessory.Accessory(_docker.connect(), spec, check_mode=module.check_mode, proxy=_proxy)
+        result = _accessory.run(accessory, params)
+        for warning in result.pop("warnings_list", []):
+            module.warn(warning)
+        return result
+
+    run_module(module, work, "kamal_accessory %s of %s on %s" % (params["command"], params["name"], params["host"]),
+               lambda: list(accessory.actions) if accessory else [])
 
 
 if __name__ == "__main__":
