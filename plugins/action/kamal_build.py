@@ -10,6 +10,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.build import Build, BuildError
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
 
 display = Display()  # build steps and pushed layers show as they happen, not only when the task ends
 
@@ -33,6 +34,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
+    @action_boundary
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
@@ -40,6 +42,7 @@ class ActionModule(ActionBase):
                       latest_tag=args["latest_tag"], project_dir=args["project_dir"], builder=args["builder"],
                       registry=args["registry"], secret_values=args["secret_values"],
                       local_registry_image=args["local_registry_image"], progress=display.display)
+        self.actions = build.actions  # what a build that fails half-way reports as done
         try:
             # A local registry (localhost:PORT) must run before the plan asks it what it has.
             started = args["push"] and not self._task.check_mode and build.setup_local_registry()

@@ -13,6 +13,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.build import BuildError, image_archive, local_image_id
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
 
 ARGUMENT_SPEC = {
     "image": {"type": "str", "required": True},
@@ -27,6 +28,7 @@ class ActionModule(ActionBase):
 
     TRANSFERS_FILES = True
 
+    @action_boundary
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)

@@ -10,6 +10,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils import hooks
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
 
 display = Display()
 
@@ -40,6 +41,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
+    @action_boundary
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)

@@ -14,10 +14,12 @@ import sys
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils import lock_watchdog
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
 
 
 class ActionModule(ActionBase):
 
+    @action_boundary
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)

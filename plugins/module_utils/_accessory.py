@@ -33,6 +33,8 @@ import shutil
 from ansible_collections.kamal.deploy.plugins.module_utils import _app
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
+from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 
@@ -40,20 +42,14 @@ SPEC_LABEL = _app.SPEC_LABEL
 SPEC_DATA_LABEL = SPEC_LABEL + "-data"
 ACTIVE_STATUSES = ("running", "restarting")
 DEFAULT_FILE_MODE = 0o755
-DEFAULT_LOG_LINES = 100
 COMMANDS = ("boot", "reboot", "start", "stop", "restart", "remove", "details", "logs", "exec", "upload")
 # The keys of the spec, in the order a diff shows them.
 SPEC_KEYS = ("name", "image", "network", "port", "host", "env", "secret_env", "volumes", "files", "directories",
              "labels", "options", "cmd", "logging", "proxy")
 
 
-class AccessoryError(Exception):
-    """A failure with a message for humans and details for the module result."""
-
-    def __init__(self, message, **details):
-        super(AccessoryError, self).__init__(message)
-        self.message = message
-        self.details = details
+class AccessoryError(KamalError):
+    """A failure of an accessory command, with a message for humans and details for the module result."""
 
 
 def _digest(data, length=16):
@@ -930,18 +926,7 @@ class Accessory(_docker.Operations):
         container = self.container()
         if container is None:
             return self.result(lines=[], container=None, msg="no container named %s" % self.spec.svc_name)
-        if lines is None and since is None:
-            lines = DEFAULT_LOG_LINES
-        kwargs = {"stdout": True, "stderr": True, "timestamps": timestamps}
-        if lines is not None:
-            kwargs["tail"] = lines
-        if since is not None:
-            kwargs["since"] = _app._since(since)  # pylint: disable=protected-access
-        data = _docker.call("reading the logs of %s" % self.spec.svc_name, container.logs, **kwargs)
-        out = (data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)).splitlines()
-        if grep:
-            pattern = re.compile(grep)
-            out = [line for line in out if pattern.search(line)]
+        out = _logs.read_logs(container, self.spec.svc_name, lines=lines, since=since, grep=grep, timestamps=timestamps)
         return self.result(lines=out, container=self.spec.svc_name)
 
     def run_exec(self, command, reuse=False):

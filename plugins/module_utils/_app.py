@@ -27,22 +27,20 @@ import time
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _health as health
+from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 
 SPEC_LABEL = "kamal.deploy.spec"
 ACTIVE_STATUSES = ("running", "restarting")
 LOG_LINES_ON_FAILURE = 50
+UPTIME_POLL = 0.5  # seconds between two looks at a new container during min_uptime
 DEFAULT_LOG_MAX_SIZE = "10m"
 
 
-class AppError(Exception):
-    """A failure with a message for humans and details for the module result."""
-
-    def __init__(self, message, **details):
-        super(AppError, self).__init__(message)
-        self.message = message
-        self.details = details
+class AppError(KamalError):
+    """A failure of an app command, with a message for humans and details for the module result."""
 
 
 # Kamal's escaping ---------------------------------------------------------------------------------------
@@ -822,7 +820,7 @@ class App(_docker.Operations):
             lap("route")
             return self.result(container=summary(current, spec), version=spec.version, old_version=None,
                                route=route_info, diff={"before": before, "after": self._state(current, route_info)},
-                               timings=timings)
+                               timings=timings, role=spec.role, serving_version=spec.version)
 
         old = current
         old_name = old.name if old is not None else None
@@ -838,18 +836,22 @@ class App(_docker.Operations):
             kwargs["labels"][SPEC_LABEL] = want_hash
         self._do(render_run(spec, name, hostname, spec.image(), kwargs))
         new = None
+        booted_at = started_at = None
         if not self.check_mode:
             try:
                 new = self.client.containers.create(spec.image(), hostname=hostname, name=name, detach=True, **kwargs)
                 new.start()
+                booted_at = self.clock()
                 new.reload()
             except Exception as exc:  # pylint: disable=broad-except
                 if new is not None:
                     self._stop_quietly(new)
-                raise AppError(_docker.error_message(exc, "running %s" % name), actions=list(self.actions))
+                raise AppError(_docker.error_message(exc, "running %s" % name), actions=list(self.actions),
+                               role=spec.role, serving_version=spec.version_of(old_name) if old is not None else None)
+            started_at = (new.attrs.get("State") or {}).get("StartedAt")
 
         lap("run")
-        health_info = self._wait_healthy(new, name)
+        health_info = self._wait_healthy(new, name, old_name if old is not None else None)
         lap("health")
         if spec.proxied:
             route_info = self._route_to(new, old)
@@ -857,16 +859,21 @@ class App(_docker.Operations):
         if old is not None:
             self.stop_container(old, spec.stop_timeout(), name=old_name)
             lap("stop_old")
-        if tag_latest:
-            self._tag_latest(image)
+        previous_latest = self._tag_latest(image) if tag_latest else None
+        uptime_info = None
+        if new is not None:
+            uptime_info = self._confirm_up(new, started_at, booted_at, old, image if tag_latest else None,
+                                           previous_latest)
+            lap("uptime")
         after = self._state(new, route_info) if new is not None else {
             "container": name, "version": spec.version, "image": spec.image(), "status": "running"}
         if spec.proxied and new is None:
             after["live_target"] = "<ip of %s>" % name
         return self.result(container=summary(new, spec) if new is not None else {"name": name},
                            version=spec.version, old_version=spec.version_of(old_name) if old is not None else None,
-                           health=health_info, route=route_info, diff={"before": before, "after": after},
-                           timings=timings)
+                           health=health_info, uptime=uptime_info, route=route_info,
+                           diff={"before": before, "after": after}, timings=timings, role=spec.role,
+                           serving_version=spec.version)
 
     def _state(self, container, route_info=None):
         state = {"container": None, "version": None, "image": None, "status": None}
@@ -893,7 +900,7 @@ class App(_docker.Operations):
         except Exception:  # pylint: disable=broad-except
             pass
 
-    def _wait_healthy(self, new, name):
+    def _wait_healthy(self, new, name, old_name):
         spec = self.spec
         params = spec.params
         deploy_timeout = params.get("deploy_timeout", 30)
@@ -904,50 +911,172 @@ class App(_docker.Operations):
                                    % (name, spec.app_port, check["path"], deploy_timeout)}
             return {"planned": "wait until healthy or running for readiness_delay (deploy_timeout %s s)"
                                % deploy_timeout}
+        serving = spec.version_of(old_name) if old_name else None
+        left = self._still_serving(old_name)
         if spec.proxied:
-            check = spec.healthcheck()
-            ip = container_ip(new, spec.network)
-            if not ip:
+            if not container_ip(new, spec.network):
                 self._stop_quietly(new)
                 raise AppError("Failed to get endpoint for %s on %s, did the container boot? (no address on the %s"
-                               " network)" % (spec.role, spec.host, spec.network), actions=list(self.actions))
-            url = "http://%s:%d%s" % (ip, spec.app_port, check["path"])
-
-            def abort():
-                new.reload()
-                state = new.attrs.get("State") or {}
-                if state.get("Status") in ("exited", "dead"):
-                    return "the container %s (exit code %s)" % (state.get("Status"), state.get("ExitCode"))
-                return None
-
-            result = health.wait_http(url, deploy_timeout, interval=check["interval"], timeout=check["timeout"],
-                                      abort=abort, probe=self.probe, clock=self.clock, sleep=self.sleep)
+                               " network); %s" % (spec.role, spec.host, spec.network, left), actions=list(self.actions),
+                               role=spec.role, serving_version=serving)
+            result = self._probe_until_healthy(new)
             if not result.ok:
-                message = health.http_failure_message(name, spec.host, result, deploy_timeout, self.logs_of(new))
-                self._fail_boot(new, message, result)
+                message = health.http_failure_message(name, spec.host, result, deploy_timeout, self.logs_of(new),
+                                                      left=left)
+                self._fail_boot(new, message, result, serving)
             return result.to_dict()
 
         def status():
             new.reload()
             return health_status(new)
 
+        def restarted():
+            # Reloaded by status() just before.
+            restarts = new.attrs.get("RestartCount") or 0
+            return "it %s" % health.restarts_text(restarts) if restarts else None
+
         readiness_delay = params.get("readiness_delay", 7)
-        result = health.wait_container(status, deploy_timeout, readiness_delay, clock=self.clock, sleep=self.sleep)
+        result = health.wait_container(status, deploy_timeout, readiness_delay, abort=restarted, clock=self.clock,
+                                       sleep=self.sleep)
         if not result.ok:
             health_log = None
             logs = ((new.attrs.get("State") or {}).get("Health") or {}).get("Log") or []
             if logs:
                 health_log = (logs[-1].get("Output") or "").strip()
             message = health.container_failure_message(name, spec.host, result, deploy_timeout, readiness_delay,
-                                                       self.logs_of(new), health_log)
-            self._fail_boot(new, message, result)
+                                                       self.logs_of(new), health_log, left=left)
+            self._fail_boot(new, message, result, serving)
         return result.to_dict()
 
-    def _fail_boot(self, new, message, result):
+    def _probe_until_healthy(self, container):
+        """The proxy's health check on ``container`` (2xx on the health path) until deploy_timeout; a container
+        that exits or restarts meanwhile ends the wait at once."""
+        spec = self.spec
+        check = spec.healthcheck()
+        url = "http://%s:%d%s" % (container_ip(container, spec.network), spec.app_port, check["path"])
+
+        def abort():
+            container.reload()
+            state = container.attrs.get("State") or {}
+            if state.get("Status") in ("exited", "dead"):
+                return "the container %s (exit code %s)" % (state.get("Status"), state.get("ExitCode"))
+            if container.attrs.get("RestartCount"):
+                return "the container %s" % health.restarts_text(container.attrs["RestartCount"])
+            return None
+
+        return health.wait_http(url, spec.params.get("deploy_timeout", 30), interval=check["interval"],
+                                timeout=check["timeout"], abort=abort, probe=self.probe, clock=self.clock,
+                                sleep=self.sleep)
+
+    def _still_serving(self, old_name):
+        """What a host is left with when a boot fails before the old container was touched."""
+        if old_name:
+            return "%s keeps serving on %s" % (old_name, self.spec.host)
+        return self._not_running()
+
+    def _not_running(self):
+        return "the %s role is not running on %s (there was no previous container)" % (self.spec.role, self.spec.host)
+
+    def _fail_boot(self, new, message, result, serving):
         self.actions.append("docker stop %s (failed health check)" % new.name)
         self._stop_quietly(new)
         raise AppError(message, health=result.to_dict(), actions=list(self.actions),
-                       logs=self.logs_of(new).splitlines())
+                       logs=self.logs_of(new).splitlines(), role=self.spec.role, serving_version=serving)
+
+    # -- the end of the boot: is the new container still well?
+    def _confirm_up(self, new, started_at, booted_at, old, tagged, previous_latest):
+        """After the switch, the old container's stop and the tag: the new container must run as it was started
+        (same StartedAt, RestartCount 0), and keep doing so until min_uptime seconds after its start (the
+        health and stop phases count). A crash or a restart loop passes Kamal's readiness check; here it
+        fails the boot and puts the previous container back (:meth:`_fail_not_up`)."""
+        min_uptime = int(self.spec.params.get("min_uptime") or 0)
+        while True:
+            crash = self._not_up(new, started_at)
+            if crash is not None:
+                self._fail_not_up(new, old, crash, min_uptime, tagged, previous_latest)
+            left = booted_at + min_uptime - self.clock()
+            if left <= 0:
+                return {"min_uptime": min_uptime, "up_for": round(self.clock() - booted_at, 3), "restarts": 0}
+            self.sleep(min(UPTIME_POLL, left))
+
+    def _not_up(self, new, started_at):
+        """None while ``new`` runs as the boot started it (``started_at``: its StartedAt then), else what
+        happened to it (see health.crash_text)."""
+        new.reload()
+        state = new.attrs.get("State") or {}
+        restarts = int(new.attrs.get("RestartCount") or 0)
+        status = state.get("Status")
+        if status == "running" and restarts == 0 and state.get("StartedAt") == started_at:
+            return None
+        crash = {"status": status, "restarts": restarts, "exit_code": None, "uptime": None,
+                 "restarted_by_hand": status == "running" and restarts == 0}
+        began = _docker.parse_time(started_at)
+        exits = _docker.exits_since(self.client, new.id, (began or time.time() - 3600) - 1, time.time())
+        if exits:
+            when, crash["exit_code"] = exits[0]
+            crash["uptime"] = round(when - began, 1) if began else None
+        elif status in ("exited", "dead", "restarting"):
+            crash["exit_code"] = state.get("ExitCode")
+            finished = _docker.parse_time(state.get("FinishedAt"))
+            crash["uptime"] = round(finished - began, 1) if began and finished else None
+        return crash
+
+    def _fail_not_up(self, new, old, crash, min_uptime, tagged, previous_latest):
+        """Stop the new container (kept, for its logs), run the previous one again and route to it, move
+        ``latest`` back; the error says what this host is left with."""
+        spec = self.spec
+        logs = self.logs_of(new)
+        self.actions.append("docker stop %s (%s)" % (new.name, health.crash_text(crash)))
+        self._stop_quietly(new)
+        serving, left = self._start_again(old)
+        if tagged is not None:
+            self._untag_latest(tagged, previous_latest)
+        message = health.not_up_message(new.name, spec.host, crash, min_uptime, left, logs)
+        raise AppError(message, actions=list(self.actions), role=spec.role, serving_version=serving,
+                       container=new.name, crash=crash, logs=logs.splitlines())
+
+    def _start_again(self, old):
+        """The previous container running again (``docker start``: the same container, not a new one) and, for
+        a proxied role, healthy and routed to at its address now. Returns (version serving, what the host is
+        left with)."""
+        spec = self.spec
+        if old is None:
+            return None, self._not_running()
+        try:
+            old.reload()
+            if _docker.container_state(old) != "running":
+                self._do("docker start %s (the previous version, again)" % old.name, old.start)
+                old.reload()
+            state = _docker.container_state(old)
+            if state != "running":
+                return None, "%s did not start again (%s): the %s role is not running on %s" % (
+                    old.name, state, spec.role, spec.host)
+            note = ""
+            if spec.proxied:
+                probed = self._probe_until_healthy(old)
+                if not probed.ok:
+                    note = " (its health check did not pass yet: %s)" % (
+                        probed.aborted or (probed.last.describe() if probed.last else "no probe"))
+                old_ip = container_ip(old, spec.network)
+                before_ip = self.proxy.live_target(spec.home, spec.route_name)
+                self.proxy.switch_live_target(spec.home, spec.route_name, old_ip, container=old.name)
+                self.actions.append("proxy switch %s back to %s (was %s)" % (spec.route_name, old_ip, before_ip))
+        except Exception as exc:  # pylint: disable=broad-except
+            return None, "starting %s again failed (%s): the %s role may not be running on %s" % (
+                old.name, _docker.error_message(exc), spec.role, spec.host)
+        return spec.version_of(old.name), "%s was started again and runs on %s%s" % (old.name, spec.host, note)
+
+    def _untag_latest(self, failed, previous):
+        """``latest`` back where it was before this boot tagged the failed version."""
+        spec = self.spec
+        latest_ref = spec.latest_image()
+        if previous is not None and previous.id != failed.id:
+            repo, tag = latest_ref.rsplit(":", 1)
+            self._do("docker tag %s %s (back from %s)" % (previous.id[:19], latest_ref, spec.version),
+                     previous.tag, repo, tag)
+        elif previous is None:
+            self._do("docker rmi %s (untag the failed %s)" % (latest_ref, spec.version), self.client.images.remove,
+                     latest_ref)
 
     def _route_to(self, new, old):
         """Make the route match, point it at ``new``, drain ``old``: the proxy contract, in that order."""
@@ -985,14 +1114,15 @@ class App(_docker.Operations):
         return info
 
     def _tag_latest(self, image):
+        """Tag ``image`` as ``latest[-destination]``; returns the image the tag named before (or None)."""
         spec = self.spec
         latest_ref = spec.latest_image()
         current = self.image(latest_ref)
         if image is not None and current is not None and current.id == image.id:
-            return False
+            return current
         repo, tag = latest_ref.rsplit(":", 1)
         self._do("docker tag %s %s" % (spec.image(), latest_ref), image.tag if image is not None else None, repo, tag)
-        return True
+        return current
 
     # -- other commands
     def tag_latest(self):
@@ -1103,19 +1233,7 @@ class App(_docker.Operations):
             container = self.current_container()
         if container is None:
             return self.result(msg="Nothing found", lines=[], container=None)
-        if lines is None and since is None and grep is None:
-            lines = 100
-        kwargs = {"stdout": True, "stderr": True, "timestamps": timestamps}
-        if lines is not None:
-            kwargs["tail"] = lines
-        if since is not None:
-            kwargs["since"] = _since(since)
-        data = container.logs(**kwargs)
-        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
-        out = text.splitlines()
-        if grep:
-            pattern = re.compile(grep)
-            out = [line for line in out if pattern.search(line)]
+        out = _logs.read_logs(container, container.name, lines=lines, since=since, grep=grep, timestamps=timestamps)
         return self.result(lines=out, container=container.name, msg=None if out else "Nothing found")
 
     def run_exec(self, command, reuse=False, env=None, detach=False):
@@ -1134,7 +1252,8 @@ class App(_docker.Operations):
                                               current.name, " ".join(shlex.quote(a) for a in argv)))
             if self.check_mode:
                 return self.result(container=current.name)
-            code, output = current.exec_run(argv, environment=["%s=%s" % kv for kv in env.items()], demux=True)
+            code, output = _docker.call("docker exec %s" % current.name, current.exec_run, argv,
+                                        environment=["%s=%s" % kv for kv in env.items()], demux=True)
             return self._exec_result(current.name, code, output)
         name = naming.exec_container_name(spec.service, spec.role, spec.version, spec.destination,
                                           suffix=self.random_hex(3))
@@ -1148,16 +1267,18 @@ class App(_docker.Operations):
         if self.check_mode:
             return self.result(container=name)
         kwargs.pop("command", None)
-        container = self.client.containers.create(spec.image(), command=argv, name=name, detach=True, **kwargs)
+        container = _docker.call("running %s" % name, self.client.containers.create, spec.image(), command=argv,
+                                 name=name, detach=True, **kwargs)
         try:
-            container.start()
+            _docker.call("starting %s" % name, container.start)
             if detach:
                 return self.result(container=name, rc=None)
             timeout = spec.params.get("exec_timeout")
-            waited = container.wait(timeout=timeout) if timeout else container.wait()
+            waited = _docker.call("waiting for %s to exit%s" % (name, " (exec_timeout %s s)" % timeout if timeout else ""),
+                                  container.wait, **({"timeout": timeout} if timeout else {}))
             code = waited.get("StatusCode") if isinstance(waited, dict) else waited
-            stdout = container.logs(stdout=True, stderr=False)
-            stderr = container.logs(stdout=False, stderr=True)
+            stdout = _docker.call("reading the output of %s" % name, container.logs, stdout=True, stderr=False)
+            stderr = _docker.call("reading the output of %s" % name, container.logs, stdout=False, stderr=True)
             return self._exec_result(name, code, (stdout, stderr))
         finally:
             if not detach:
@@ -1228,16 +1349,6 @@ class App(_docker.Operations):
             self.actions.append("proxy live %s" % self.spec.route_name)
             self.changed = True
         return self.result(route=done)
-
-
-def _since(value):
-    """``--since``: a timestamp or a relative duration (``10m``, ``1h30m``) as Docker's logs API wants."""
-    text = str(value)
-    if re.match(r"^\d+$", text):
-        return int(text)
-    if _DURATION.fullmatch(text) or re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+", text):
-        return int(time.time() - _duration_ns("since", text) / 10 ** 9)
-    return text
 
 
 def write_private_file(path, content):

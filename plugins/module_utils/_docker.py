@@ -17,9 +17,12 @@ Works with Debian 12's python3-docker 5.0.3 (Docker API 1.41) and later; Python 
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 import traceback
+
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 
 try:
     import docker
@@ -42,7 +45,7 @@ DOCKER_LIBRARY_URL = "https://docker-py.readthedocs.io/"
 DEFAULT_TIMEOUT = 60
 
 
-class DockerError(Exception):
+class DockerError(KamalError):
     """A Docker failure, already phrased for a human (module: ``fail_json(msg=str(exc))``)."""
 
 
@@ -191,6 +194,39 @@ def container_summary(container):
         "created": attrs.get("Created"),
         "labels": config.get("Labels") or {},
     }
+
+
+def parse_time(text):
+    """Docker's RFC 3339 time (``2026-12-04T18:36:18.123456789Z``, nanoseconds) as Unix seconds, or None."""
+    match = re.match(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", str(text or ""))
+    if not match or match.group(1) == "0001":  # 0001-01-01T00:00:00Z: never happened
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    offset = 0
+    if match.group(8) != "Z":
+        sign = -1 if match.group(8)[0] == "-" else 1
+        offset = sign * (int(match.group(8)[1:3]) * 3600 + int(match.group(8)[4:6]) * 60)
+    moment = datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
+    return moment.timestamp() - offset + float("0." + (match.group(7) or "0"))
+
+
+def exits_since(client, container_id, since, until):
+    """``(unix time, exit code)`` of each time the container died between ``since`` and ``until`` (Unix
+    seconds), oldest first: Docker's ``die`` events, which keep the exit code of a run the restart policy
+    has already replaced (``State.ExitCode`` is reset when it runs again). Empty when events cannot be read."""
+    try:
+        events = client.events(since="%.9f" % since, until="%.9f" % until, decode=True,
+                               filters={"container": container_id, "event": "die"})
+        found = []
+        for event in events:
+            attributes = (event.get("Actor") or {}).get("Attributes") or {}
+            when = event.get("timeNano")
+            when = when / 1e9 if when else float(event.get("time") or 0)
+            code = attributes.get("exitCode")
+            found.append((when, int(code) if code not in (None, "") else None))
+        return sorted(found)
+    except Exception:  # pylint: disable=broad-except
+        return []  # only the diagnostic loses a detail
 
 
 def ensure_network(client, name, check_mode=False):

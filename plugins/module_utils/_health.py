@@ -159,13 +159,14 @@ def wait_http(url, deploy_timeout, interval=DEFAULT_INTERVAL, timeout=DEFAULT_TI
         sleep(max(0.0, min(interval, deadline - now)))
 
 
-def wait_container(get_status, deploy_timeout, readiness_delay, clock=time.monotonic, sleep=time.sleep):
+def wait_container(get_status, deploy_timeout, readiness_delay, abort=None, clock=time.monotonic, sleep=time.sleep):
     """Kamal's poller for roles without the proxy.
 
     ``get_status()`` returns the health status if the container has a HEALTHCHECK, else its state
     (``running``, ``exited``...). ``healthy`` passes at once; ``running`` passes if it is still ``running``
     ``readiness_delay`` seconds later; anything else is retried after 1, 2, 3... seconds until
-    ``deploy_timeout``.
+    ``deploy_timeout``. ``abort()``, asked after each status, ends the wait with its answer: a container
+    the restart policy brought back is ``running`` again by the recheck, which Kamal takes for ready.
     """
     started = clock()
     deadline = started + deploy_timeout
@@ -176,6 +177,9 @@ def wait_container(get_status, deploy_timeout, readiness_delay, clock=time.monot
         if status == "running" and readiness_delay > 0:
             sleep(readiness_delay)
             status = get_status()
+        why = abort() if abort is not None else None
+        if why:
+            return WaitResult(False, clock() - started, attempt, status=status, aborted=why)
         if status in ("running", "healthy"):
             return WaitResult(True, clock() - started, attempt, status=status)
         left = deadline - clock()
@@ -189,8 +193,8 @@ def _num(value):
     return ("%g" % value) if isinstance(value, float) else str(value)
 
 
-def http_failure_message(container, host, result, deploy_timeout, logs=None):
-    """The error of a proxied boot whose health check never passed."""
+def http_failure_message(container, host, result, deploy_timeout, logs=None, left=None):
+    """The error of a proxied boot whose health check never passed; ``left``: the host's state after it."""
     last = result.last.describe() if result.last is not None else "no probe ran"
     lines = [
         "%s on %s did not become healthy: GET %s: %s" % (container, host, result.last.url if result.last else "?", last),
@@ -198,21 +202,68 @@ def http_failure_message(container, host, result, deploy_timeout, logs=None):
     ]
     if result.aborted:
         lines.append("stopped waiting: %s" % result.aborted)
-    lines.append("the new container was stopped; the previous version keeps serving")
+    lines.append("the new container was stopped; %s" % (left or "the previous version keeps serving on %s" % host))
     lines.extend(_log_lines(logs))
     return "\n".join(lines)
 
 
-def container_failure_message(container, host, result, deploy_timeout, readiness_delay, logs=None, health_log=None):
+def container_failure_message(container, host, result, deploy_timeout, readiness_delay, logs=None, health_log=None,
+                              left=None):
     """The error of a non-proxied boot: Kamal's ``container not ready after N seconds (status)`` and more."""
+    if result.aborted:
+        first = "%s on %s: container not ready: %s (after %.1f s)" % (container, host, result.aborted, result.waited)
+    else:
+        first = "%s on %s: container not ready after %s seconds (%s)" % (
+            container, host, _num(deploy_timeout), result.status)
     lines = [
-        "%s on %s: container not ready after %s seconds (%s)" % (container, host, _num(deploy_timeout), result.status),
+        first,
         "a container passes when its Docker HEALTHCHECK is healthy, or (without one) when it still runs"
         " readiness_delay=%s s after starting" % _num(readiness_delay),
     ]
     if health_log:
         lines.append("last health check output: %s" % health_log)
-    lines.append("the new container was stopped; the previous version keeps serving")
+    lines.append("the new container was stopped; %s" % (left or "the previous version keeps serving on %s" % host))
+    lines.extend(_log_lines(logs))
+    return "\n".join(lines)
+
+
+def restarts_text(count):
+    return "restarted %d time%s" % (count, "" if count == 1 else "s")
+
+
+def crash_text(crash):
+    """What happened to a container that was not up: ``exited with code 3 after 12.1 s (restarted 1 time)``.
+
+    ``crash``: ``status``, ``exit_code`` and ``uptime`` of its first exit (None when unknown), ``restarts``,
+    ``restarted_by_hand`` (started again without the restart policy: StartedAt moved, RestartCount did not).
+    """
+    restarts = crash.get("restarts") or 0
+    if crash.get("exit_code") is not None or crash.get("status") in ("exited", "dead", "restarting") or restarts:
+        text = "exited"
+        if crash.get("exit_code") is not None:
+            text += " with code %s" % crash["exit_code"]
+        if crash.get("uptime") is not None:
+            text += " after %.1f s" % crash["uptime"]
+        if restarts:
+            text += " (%s)" % restarts_text(restarts)
+        elif crash.get("status") == "restarting":
+            text += " (its restart policy is restarting it)"
+        elif crash.get("status") == "dead":
+            text += " (dead)"
+        return text
+    if crash.get("restarted_by_hand"):
+        return "was started again by something else than this deploy (its StartedAt changed)"
+    return "is %s" % crash.get("status")
+
+
+def not_up_message(container, host, crash, min_uptime, left, logs=None):
+    """The error of a boot whose container was not well at its end (after the switch and the old one's stop)."""
+    if min_uptime:
+        rule = "a booted container must run, never restarted, for min_uptime=%s s after it started" % _num(min_uptime)
+    else:
+        rule = ("a booted container must still run, never restarted, at the end of its boot (x-kamal-deploy:"
+                " min_uptime keeps watching it longer)")
+    lines = ["on %s: %s %s; %s" % (host, container, crash_text(crash), left), rule]
     lines.extend(_log_lines(logs))
     return "\n".join(lines)
 

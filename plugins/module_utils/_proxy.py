@@ -50,6 +50,8 @@ except ImportError:  # pragma: no cover
 from ansible_collections.kamal.deploy.plugins.module_utils import _caddy
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
+from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming
 
 CONTAINER_NAME = _naming.PROXY_CONTAINER_NAME
@@ -64,7 +66,7 @@ DNS_WAIT = 3.0
 SUBDIRS = ("routes", "targets", "dns", "maintenance", "tls", "acme", "run", "tmp", "apps-config")
 
 
-class ProxyError(Exception):
+class ProxyError(KamalError):
     """A proxy failure; the message names the route/host and the fix."""
 
 
@@ -811,16 +813,11 @@ class ProxyContainer(_docker.Operations):
             info["ip"] = _docker.container_ip(container, NETWORK)
         return {"container": info, "routes": routes(self.home)}
 
-    def logs(self, lines=None, since=None, grep=None):
+    def logs(self, lines=None, since=None, grep=None, timestamps=True):
         container = self.current()
         if container is None:
             raise ProxyError("there is no %s container on this host" % CONTAINER_NAME)
-        kwargs = {"timestamps": True, "tail": int(lines) if lines else "all"}
-        if since:
-            kwargs["since"] = _since(since)
-        text = _docker.call("reading %s logs" % CONTAINER_NAME, container.logs, **kwargs).decode("utf-8", "replace")
-        out = [line for line in text.splitlines() if not grep or grep in line]
-        return out
+        return _logs.read_logs(container, CONTAINER_NAME, lines=lines, since=since, grep=grep, timestamps=timestamps)
 
     def _result(self, before):
         after = before if self.check_mode or not self.changed else self.describe()
@@ -836,14 +833,3 @@ def _diffable(state, planned=None):
     if planned:
         result["planned"] = list(planned)
     return result
-
-
-def _since(value):
-    """Docker-style ``since``: seconds-ago durations (30s, 5m, 2h) or a UNIX timestamp."""
-    text = str(value).strip()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if text[-1:] in units and text[:-1].replace(".", "", 1).isdigit():
-        return int(time.time() - float(text[:-1]) * units[text[-1]])
-    if text.isdigit():
-        return int(text)
-    raise ProxyError("since=%r: use a duration such as 30s, 5m, 2h or a UNIX timestamp" % value)

@@ -162,10 +162,13 @@ options:
     type: bool
     default: false
   lines:
-    description: With C(logs), the number of lines (100 when neither O(lines) nor O(since) is set).
+    description: With C(logs), the number of lines (100 unless O(since) or O(grep) is set, as Kamal).
     type: int
   since:
-    description: With C(logs), a timestamp or a duration like C(10m).
+    description:
+      - With C(logs), only the lines since this time.
+      - A duration (C(30s), C(30m), C(1h30m), C(2d)), an ISO 8601 time (C(2026-12-04T10:00:00Z), with an offset,
+        or a date C(2026-12-04)) or a Unix timestamp.
     type: str
   grep:
     description: With C(logs), a regular expression the lines must match.
@@ -296,6 +299,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _accessory
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 try:
     from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
@@ -354,26 +358,18 @@ def main():
     if not params.get("host"):
         params["host"] = socket.gethostname()
     accessory = None
-    try:
+
+    def work():
+        nonlocal accessory
         spec = _accessory.AccessorySpec(params)
-        client = _docker.connect()
-        accessory = _accessory.Accessory(client, spec, check_mode=module.check_mode, proxy=_proxy)
+        accessory = _accessory.Accessory(_docker.connect(), spec, check_mode=module.check_mode, proxy=_proxy)
         result = _accessory.run(accessory, params)
-    except _accessory.AccessoryError as exc:
-        details = dict(exc.details)
-        details.setdefault("actions", list(accessory.actions) if accessory else [])
-        module.fail_json(msg=exc.message, **details)
-    except _docker.DockerError as exc:
-        module.fail_json(msg=str(exc), actions=list(accessory.actions) if accessory else [])
-    except Exception as exc:  # pylint: disable=broad-except
-        if _proxy is not None and isinstance(exc, getattr(_proxy, "ProxyError", ())):
-            module.fail_json(msg=str(exc), actions=list(accessory.actions) if accessory else [])
-        raise
-    for warning in result.pop("warnings_list", []):
-        module.warn(warning)
-    if not module._diff:  # pylint: disable=protected-access
-        result.pop("diff", None)
-    module.exit_json(**result)
+        for warning in result.pop("warnings_list", []):
+            module.warn(warning)
+        return result
+
+    run_module(module, work, "kamal_accessory %s of %s on %s" % (params["command"], params["name"], params["host"]),
+               lambda: list(accessory.actions) if accessory else [])
 
 
 if __name__ == "__main__":

@@ -25,6 +25,13 @@ description:
     after starting.
   - When the health check fails, the new container is stopped, the old one keeps serving, and the error
     names the probed URL, the last status or error, the timeout and the last 50 log lines of the new container.
+  - At the end of the boot (after the switch, the old container's stop and the tag) the new container must
+    still be running, never restarted; with O(min_uptime) it is watched until it has been up that long. If
+    it is not, the boot fails, the new container is stopped (kept for its logs), the previous container is
+    started again (the same container) and, for a proxied role, routed to, and C(latest) is moved back. The
+    error names the host, the container, its exit code, restart count and last 50 log lines, and what the
+    host is left with (RV(serving_version)). Kamal only checks that the container is running after
+    O(readiness_delay), which a restart loop passes.
   - Idempotent. If the current running container of the role already is the version, from the same image
     ID, with the same configuration and env (a digest kept in the C(kamal.deploy.spec) label), nothing is
     touched and C(changed=false).
@@ -192,6 +199,14 @@ options:
     description: Seconds a new container has to become healthy.
     type: int
     default: 30
+  min_uptime:
+    description:
+      - Seconds the new container must run, without exiting or restarting, counted from its start (the time
+        spent in the health check and stopping the old container counts). It is polled every 0.5 s and the
+        boot fails as soon as the container exits or restarts.
+      - With C(0) it is checked once, at the end of the boot. C(x-kamal-deploy.min_uptime) in deploy.yml.
+    type: int
+    default: 0
   drain_timeout:
     description: Seconds in-flight requests get to finish on the old container (proxied roles). Also the
       C(docker stop -t) of roles without the proxy.
@@ -251,7 +266,10 @@ options:
     description: With O(command=logs), the number of lines (100 unless O(since) or O(grep) is set).
     type: int
   since:
-    description: With O(command=logs), a timestamp or a duration such as C(10m).
+    description:
+      - With O(command=logs), only the lines since this time.
+      - A duration (C(30s), C(30m), C(1h30m), C(2d)), an ISO 8601 time (C(2026-12-04T10:00:00Z), with an offset,
+        or a date C(2026-12-04)) or a Unix timestamp.
     type: str
   grep:
     description: With O(command=logs), keep the lines matching this regular expression.
@@ -398,6 +416,24 @@ health:
   description: How the health check went (URL, probes, time waited, last status).
   returned: with O(command=boot) when a container was booted
   type: dict
+uptime:
+  description: The check at the end of the boot (O(min_uptime), seconds the new container was up, restarts).
+  returned: with O(command=boot) when a container was booted
+  type: dict
+serving_version:
+  description:
+    - The version of the role running on the host after the boot. When a boot fails it is the previous
+      version if it runs (again), or null when the role is not running on the host.
+  returned: with O(command=boot), also when it fails
+  type: str
+role:
+  description: The role booted.
+  returned: with O(command=boot), also when it fails
+  type: str
+crash:
+  description: How the new container was not up at the end of its boot (status, exit code, uptime, restarts).
+  returned: when O(command=boot) failed that way
+  type: dict
 route:
   description: What the proxy backend did (route ensured, live target switched, drain).
   returned: for proxied roles
@@ -462,6 +498,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 try:
     from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
@@ -481,25 +518,20 @@ class AppManager:
         self.app = None
 
     def run(self):
-        try:
-            spec = _app.RoleSpec(self.params)
-            client = _docker.connect()
-            self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=_proxy)
-            result = _app.run(self.app, self.params)
-        except _app.AppError as exc:
-            details = dict(exc.details)
-            details.setdefault("actions", list(self.app.actions) if self.app else [])
-            self.module.fail_json(msg=exc.message, **details)
-        except _docker.DockerError as exc:
-            self.module.fail_json(msg=str(exc), actions=list(self.app.actions) if self.app else [])
-        except Exception as exc:  # pylint: disable=broad-except
-            if _proxy is not None and isinstance(exc, getattr(_proxy, "ProxyError", ())):
-                self.module.fail_json(msg=str(exc), actions=list(self.app.actions) if self.app else [])
-            raise
+        spec = _app.RoleSpec(self.params)
+        client = _docker.connect()
+        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=_proxy)
+        result = _app.run(self.app, self.params)
         self.audit(result)
-        if not self.module._diff:  # pylint: disable=protected-access
-            result.pop("diff", None)
-        self.module.exit_json(**result)
+        return result
+
+    def actions(self):
+        """What was done so far (also reported when the module fails half-way)."""
+        return list(self.app.actions) if self.app else []
+
+    def doing(self):
+        p = self.params
+        return "kamal_app %s of %s role %s on %s" % (p["command"], p["service"], p["role"], p["host"])
 
     def audit(self, result):
         """Kamal's audit line on this host for what changed; secret values never reach it."""
@@ -551,6 +583,7 @@ def main():
         )),
         readiness_delay=dict(type="int", default=7),
         deploy_timeout=dict(type="int", default=30),
+        min_uptime=dict(type="int", default=0),
         drain_timeout=dict(type="int", default=30),
         stop_timeout=dict(type="int"),
         retain_containers=dict(type="int", default=5),
@@ -591,7 +624,8 @@ def main():
     if not _docker.HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker", url=_docker.DOCKER_LIBRARY_URL),
                          exception=_docker.DOCKER_IMPORT_ERROR)
-    AppManager(module).run()
+    manager = AppManager(module)
+    run_module(module, manager.run, manager.doing(), manager.actions)
 
 
 if __name__ == "__main__":

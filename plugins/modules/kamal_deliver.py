@@ -82,6 +82,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError, run_module
 
 
 def _tag(client, image, reference, actions, check_mode):
@@ -104,38 +105,40 @@ def main():
     ), supports_check_mode=True)
     if not _docker.HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker", url=_docker.DOCKER_LIBRARY_URL), exception=_docker.DOCKER_IMPORT_ERROR)
-    p = module.params
     actions = []
-    try:
-        client = _docker.connect()
-        if p["archive"]:
-            size = os.path.getsize(p["archive"])
-            actions.append("docker load < %s (%d bytes)" % (p["archive"], size))
-            try:
-                with open(p["archive"], "rb") as archive:
-                    _docker.call("loading %s" % p["image"], client.images.load, archive)
-            finally:
-                os.unlink(p["archive"])
-            image = _docker.find_image(client, p["image_id"] or p["image"])
-            if image is None:
-                module.fail_json(msg="loaded %s on this server but the engine does not list %s" % (p["image"], p["image_id"] or p["image"]),
-                                 actions=actions)
-            _tag(client, image, p["image"], actions, False)
-            module.exit_json(changed=True, delivered=True, image_id=image.id, bytes=size, actions=actions)
+    run_module(module, lambda: deliver(module, actions), "kamal_deliver of %s" % module.params["image"],
+               lambda: actions)
 
-        if p["image_id"]:
-            image = _docker.find_image(client, p["image_id"])
-            if image is not None:
-                changed = _tag(client, image, p["image"], actions, module.check_mode)
-                module.exit_json(changed=changed, delivered=False, image_id=image.id, actions=actions)
-            module.exit_json(changed=module.check_mode, delivered=module.check_mode, needed=True, actions=actions)
-        image = _docker.find_image(client, p["image"])
+
+def deliver(module, actions):
+    """Load the archive the action copied, or say whether this server already has the image (by ID)."""
+    p = module.params
+    client = _docker.connect()
+    if p["archive"]:
+        size = os.path.getsize(p["archive"])
+        actions.append("docker load < %s (%d bytes)" % (p["archive"], size))
+        try:
+            with open(p["archive"], "rb") as archive:
+                _docker.call("loading %s" % p["image"], client.images.load, archive)
+        finally:
+            os.unlink(p["archive"])
+        image = _docker.find_image(client, p["image_id"] or p["image"])
         if image is None:
-            module.fail_json(msg="%s is neither on the controller nor on this server: build it first (a deploy without skip_push)"
-                             % p["image"], delivered=False, actions=actions)
-        module.exit_json(changed=False, delivered=False, image_id=image.id, actions=actions)
-    except _docker.DockerError as exc:
-        module.fail_json(msg=str(exc), actions=actions)
+            raise KamalError("loaded %s on this server but the engine does not list %s" % (p["image"], p["image_id"] or p["image"]))
+        _tag(client, image, p["image"], actions, False)
+        return dict(changed=True, delivered=True, image_id=image.id, bytes=size, actions=actions)
+
+    if p["image_id"]:
+        image = _docker.find_image(client, p["image_id"])
+        if image is not None:
+            changed = _tag(client, image, p["image"], actions, module.check_mode)
+            return dict(changed=changed, delivered=False, image_id=image.id, actions=actions)
+        return dict(changed=module.check_mode, delivered=module.check_mode, needed=True, actions=actions)
+    image = _docker.find_image(client, p["image"])
+    if image is None:
+        raise KamalError("%s is neither on the controller nor on this server: build it first (a deploy without skip_push)"
+                         % p["image"], delivered=False)
+    return dict(changed=False, delivered=False, image_id=image.id, actions=actions)
 
 
 if __name__ == "__main__":

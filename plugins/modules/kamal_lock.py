@@ -228,6 +228,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _lock
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError, run_module
 
 
 def _diff(before, after):
@@ -259,6 +260,11 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("manual", True, ("lock_message",))])
+    run_module(module, lambda: lock_command(module), "kamal_lock %s of %s" % (module.params["command"], module.params["service"]))
+
+
+def lock_command(module):
+    """The result of the lock command; a lock that cannot be taken or read fails with its holder and path."""
     p = module.params
     home = p["home"] or pwd.getpwuid(os.geteuid()).pw_dir
     command = p["command"]
@@ -268,54 +274,60 @@ def main():
         try:
             lines = _audit.tail(path, p["lines"])
         except OSError as e:
-            module.fail_json(msg="Cannot read the audit log %s: %s" % (path, e), path=path)
-        module.exit_json(changed=False, path=path, audit_lines=lines,
-                         msg="%d line(s) of %s" % (len(lines), path) if lines else "No audit log at %s" % path)
+            raise KamalError("Cannot read the audit log %s: %s" % (path, e), path=path)
+        return dict(changed=False, path=path, audit_lines=lines,
+                    msg="%d line(s) of %s" % (len(lines), path) if lines else "No audit log at %s" % path)
 
     lock = _lock.DeployLock(home, p["service"], p["destination"], hostname=socket.gethostname())
     try:
-        if command == "status":
-            status = lock.status(ttl=p["ttl"], controller_host=p["controller_host"], live_pids=p["live_pids"])
-            holder = status["holder"]
-            msg = "There is no deploy lock" if holder is None else lock.describe(holder)
-            module.exit_json(changed=False, locked=status["locked"], holder=holder, path=lock.path, msg=msg)
-
-        if command == "acquire":
-            result = lock.acquire(
-                locked_by=p["locked_by"], version=p["version"],
-                message=p["lock_message"] if p["lock_message"] is not None else _lock.AUTOMATIC_MESSAGE,
-                run_id=p["run_id"], controller_host=p["controller_host"], pid=p["controller_pid"], manual=p["manual"],
-                ttl=p["ttl"], force=p["force"], wait=p["wait"], wait_interval=p["wait_interval"],
-                live_pids=p["live_pids"], performer=p["performer"], check_mode=module.check_mode)
-            if result["broken"]:
-                module.warn("Broke the deploy lock on %s: %s%s" % (
-                    lock.hostname, lock.describe(result["broken"]), "" if result["broken"]["stale"] else " (forced)"))
-            if result["reentrant"]:
-                msg = "The deploy lock is already ours (run %s)" % p["run_id"]
-            else:
-                msg = "Acquired the deploy lock" if not module.check_mode else "Would acquire the deploy lock"
-            out = dict(result, locked=True, path=lock.path, msg=msg)
-            if module._diff and result["changed"]:
-                out["diff"] = _diff(result["broken"]["details"] if result["broken"] else "", result["holder"]["details"])
-            module.exit_json(**out)
-
-        result = lock.release(run_id=p["run_id"], ttl=p["ttl"], check_mode=module.check_mode)
-        if result["not_released_reason"]:
-            module.warn("Did not release the deploy lock on %s: %s" % (lock.hostname, result["not_released_reason"]))
-        if result["released"]:
-            msg = "Released the deploy lock" if not module.check_mode else "Would release the deploy lock"
-        elif result["holder"] is None:
-            msg = "There is no deploy lock"
-        else:
-            msg = "Left the deploy lock in place: %s" % result["not_released_reason"]
-        out = dict(result, locked=result["holder"] is not None and not result["released"], path=lock.path, msg=msg)
-        if module._diff and result["changed"]:
-            out["diff"] = _diff(result["holder"]["details"], "")
-        module.exit_json(**out)
+        return _run_lock(module, lock)
     except _lock.LockError as e:
-        module.fail_json(msg=str(e), locked=True, path=lock.path, **e.info)
+        raise KamalError(str(e), locked=True, path=lock.path, **e.info)
     except OSError as e:
-        module.fail_json(msg="Deploy lock %s on %s: %s" % (lock.path, lock.hostname, e), path=lock.path)
+        raise KamalError("Deploy lock %s on %s: %s" % (lock.path, lock.hostname, e), path=lock.path)
+
+
+def _run_lock(module, lock):
+    p = module.params
+    command = p["command"]
+    if command == "status":
+        status = lock.status(ttl=p["ttl"], controller_host=p["controller_host"], live_pids=p["live_pids"])
+        holder = status["holder"]
+        msg = "There is no deploy lock" if holder is None else lock.describe(holder)
+        return dict(changed=False, locked=status["locked"], holder=holder, path=lock.path, msg=msg)
+
+    if command == "acquire":
+        result = lock.acquire(
+            locked_by=p["locked_by"], version=p["version"],
+            message=p["lock_message"] if p["lock_message"] is not None else _lock.AUTOMATIC_MESSAGE,
+            run_id=p["run_id"], controller_host=p["controller_host"], pid=p["controller_pid"], manual=p["manual"],
+            ttl=p["ttl"], force=p["force"], wait=p["wait"], wait_interval=p["wait_interval"],
+            live_pids=p["live_pids"], performer=p["performer"], check_mode=module.check_mode)
+        if result["broken"]:
+            module.warn("Broke the deploy lock on %s: %s%s" % (
+                lock.hostname, lock.describe(result["broken"]), "" if result["broken"]["stale"] else " (forced)"))
+        if result["reentrant"]:
+            msg = "The deploy lock is already ours (run %s)" % p["run_id"]
+        else:
+            msg = "Acquired the deploy lock" if not module.check_mode else "Would acquire the deploy lock"
+        out = dict(result, locked=True, path=lock.path, msg=msg)
+        if module._diff and result["changed"]:  # pylint: disable=protected-access
+            out["diff"] = _diff(result["broken"]["details"] if result["broken"] else "", result["holder"]["details"])
+        return out
+
+    result = lock.release(run_id=p["run_id"], ttl=p["ttl"], check_mode=module.check_mode)
+    if result["not_released_reason"]:
+        module.warn("Did not release the deploy lock on %s: %s" % (lock.hostname, result["not_released_reason"]))
+    if result["released"]:
+        msg = "Released the deploy lock" if not module.check_mode else "Would release the deploy lock"
+    elif result["holder"] is None:
+        msg = "There is no deploy lock"
+    else:
+        msg = "Left the deploy lock in place: %s" % result["not_released_reason"]
+    out = dict(result, locked=result["holder"] is not None and not result["released"], path=lock.path, msg=msg)
+    if module._diff and result["changed"]:  # pylint: disable=protected-access
+        out["diff"] = _diff(result["holder"]["details"], "")
+    return out
 
 
 if __name__ == "__main__":

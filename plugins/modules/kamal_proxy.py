@@ -187,14 +187,21 @@ options:
     description: Message of the 503 page in maintenance mode (Kamal's C(app maintenance --message)).
     type: str
   lines:
-    description: With O(command=logs), the number of last lines.
+    description: With O(command=logs), the number of last lines (100 unless O(since) or O(grep) is set, as Kamal).
     type: int
   since:
-    description: With O(command=logs), only lines newer than this (C(30s), C(5m), C(2h) or a UNIX timestamp).
+    description:
+      - With O(command=logs), only the lines since this time.
+      - A duration (C(30s), C(30m), C(1h30m), C(2d)), an ISO 8601 time (C(2026-12-04T10:00:00Z), with an offset,
+        or a date C(2026-12-04)) or a Unix timestamp.
     type: str
   grep:
-    description: With O(command=logs), only lines containing this text.
+    description: With O(command=logs), keep the lines matching this regular expression.
     type: str
+  timestamps:
+    description: With O(command=logs), prefix lines with timestamps.
+    type: bool
+    default: true
 notes:
   - Check mode and diff mode are exact; RV(actions) lists the Docker operations performed or, in check mode, planned.
 attributes:
@@ -255,8 +262,13 @@ switch:
   description: The target switch (C(before), C(after) addresses) and, when an old target existed, its drain result.
   returned: when command is route and target is given
   type: dict
-logs:
+lines:
   description: Log lines of the proxy container.
+  returned: when command is logs
+  type: list
+  elements: str
+logs:
+  description: The same as RV(lines), the name this result had first.
   returned: when command is logs
   type: list
   elements: str
@@ -270,6 +282,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
+from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 
 class KamalProxyManager:
@@ -325,7 +338,7 @@ class KamalProxyManager:
             self.results["proxy"] = manager.describe()
             return
         if command == "logs":
-            self.results["logs"] = manager.logs(p["lines"], p["since"], p["grep"])
+            self.results["lines"] = self.results["logs"] = manager.logs(p["lines"], p["since"], p["grep"], p["timestamps"])
             return
         if command == "remove":
             result = manager.remove(force=p["force"], keep_in_use=p["keep_in_use"])
@@ -428,6 +441,7 @@ def main():
             lines=dict(type="int"),
             since=dict(type="str"),
             grep=dict(type="str"),
+            timestamps=dict(type="bool", default=True),
         ),
         required_if=[
             ("command", "route", ["route"]),
@@ -438,13 +452,7 @@ def main():
         supports_check_mode=True,
     )
     manager = KamalProxyManager(module)
-    try:
-        results = manager.run()
-    except (_proxy.ProxyError, _docker.DockerError) as exc:
-        module.fail_json(msg=str(exc), actions=manager.actions())
-    if not module._diff:  # pylint: disable=protected-access
-        results.pop("diff", None)
-    module.exit_json(**results)
+    run_module(module, manager.run, "kamal_proxy %s on this host" % module.params["command"], manager.actions)
 
 
 if __name__ == "__main__":

@@ -74,6 +74,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
+from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError, run_module
 
 
 def main():
@@ -83,11 +84,16 @@ def main():
         host=dict(type="str"),
         jump_host=dict(type="str"),
     ), supports_check_mode=True)
+    run_module(module, lambda: check_forward(module), "kamal_registry_forward check of port %s" % module.params["port"])
+
+
+def check_forward(module):
+    """Listening: a result; not listening: a failure that says which sshd setting or network step is why."""
     p = module.params
     port = p["port"]
     state = _registry.forward_state(port)
     if state["listening"]:
-        module.exit_json(changed=False, listening=True, msg="The local registry's forward listens on port %d" % port)
+        return dict(changed=False, listening=True, msg="The local registry's forward listens on port %d" % port)
 
     def run(args):
         return module.run_command(args, environ_update={"LC_ALL": "C"})
@@ -96,7 +102,7 @@ def main():
     checks = _registry.diagnose(port, state, facts, p["jump_host"])
     message = _registry.forward_failure_message(p["host"] or "this server", p["registry"] or "localhost:%d" % port, port, checks,
                                                 p["jump_host"])
-    module.fail_json(msg=message, listening=False, sshd=facts,
+    raise KamalError(message, listening=False, sshd=facts,
                      checks=[{"check": name, "finding": finding, "cause": cause} for name, finding, cause in checks])
 
 

@@ -160,7 +160,7 @@ def test_broken_image_fails_with_the_diagnostic_and_v1_keeps_running(lab, app):
     msg = res["msg"]
     assert "%s-%s-broken on vm2: container not ready after 6 seconds (unhealthy)" % (app.service, role) in msg
     assert "boot error: the broken demo app never answers /up" in msg
-    assert "the previous version keeps serving" in msg
+    assert "the new container was stopped; %s-%s-v1 keeps serving on vm2" % (app.service, role) in msg
     ip = lab.ips[1]
     assert names(lab, ip, app.service, role) == ["%s-%s-v1" % (app.service, role)]
     served = lab.ssh(ip, "docker exec %s-%s-v1 wget -qO- http://127.0.0.1/" % (app.service, role)).stdout

@@ -221,6 +221,12 @@ def test_zero_is_kept_not_defaulted(project, base):
     assert project.load(base + "readiness_delay: 0\n").readiness_delay == 0
 
 
+def test_min_uptime_comes_from_x_kamal_deploy(project, base):
+    assert project.load(base).min_uptime == 0
+    config = project.load(base + "x-kamal-deploy: {min_uptime: 15}\n")
+    assert config.min_uptime == 15 and config.to_dict()["min_uptime"] == 15
+
+
 def test_destination_names(project, base):
     project.write(base)
     project.write("servers: [2.2.2.2]\n", destination="staging")

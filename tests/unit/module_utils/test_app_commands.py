@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from ansible_collections.kamal.deploy.plugins.module_utils import _app
+from ansible_collections.kamal.deploy.plugins.module_utils import _app, _docker
 from test_app_fakes import REPO, World, fake_docker_errors  # noqa: F401  pylint: disable=unused-import
 
 PROXY = {"hosts": ["app.example.com"], "app_port": 80}
@@ -130,6 +130,17 @@ def test_exec_failure_carries_the_exit_code(world):
     with pytest.raises(_app.AppError) as err:
         world.run(command="exec", exec_command="false")
     assert "exited with 3" in err.value.message and err.value.details["rc"] == 3
+
+
+def test_an_exec_that_outlives_exec_timeout_fails_naming_the_container_and_the_timeout(world, monkeypatch):
+    def slow(self, timeout=None):
+        raise TimeoutError("read timed out")
+
+    monkeypatch.setattr(type(world.engine.named("app-web-v2")), "wait", slow)
+    with pytest.raises(_docker.DockerError) as err:
+        world.run(command="exec", exec_command="sleep 600", exec_timeout=5)
+    assert err.value.message.startswith("waiting for app-web-exec-v1-") and "(exec_timeout 5 s)" in err.value.message
+    assert "TimeoutError: read timed out" in err.value.message
 
 
 def test_prune_keeps_retain_containers_per_service_and_destination(tmp_path):

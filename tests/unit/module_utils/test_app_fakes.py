@@ -2,6 +2,7 @@
 
 Not tests: the helpers test_app*.py share. The engine records every mutating call in ``engine.calls``.
 """
+import datetime
 import itertools
 import types
 
@@ -58,6 +59,12 @@ class Clock:
         self.now += seconds
 
 
+def docker_time(seconds):
+    """Unix seconds as Docker writes times: RFC 3339 with nanoseconds."""
+    moment = datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ".%09dZ" % int(round((seconds - int(seconds)) * 1e9))
+
+
 class FakeImage:
     def __init__(self, engine, image_id, labels=None):
         self.engine = engine
@@ -84,6 +91,8 @@ class FakeContainer:
         self.kwargs = kwargs
         self.logs_text = b""
         self.exec_results = []
+        self.reloads = 0
+        self.started = None
         labels = dict(kwargs.get("labels") or {})
         self.attrs = {
             "Id": cid, "Name": "/" + name, "Image": image.id, "Created": "2026-01-01T00:00:%02d.%09dZ" % (
@@ -109,12 +118,38 @@ class FakeContainer:
 
     def reload(self):
         behaviour = self.engine.behaviour(self)
+        self.reloads += 1
         if behaviour.get("on_reload"):
             behaviour["on_reload"](self)
+        # A crash: on the Nth reload since its start, or once it has run crash_after seconds (the engine's clock).
+        if self.status == "running" and self.started is not None and (
+                self.reloads == behaviour.get("crash_on_reload")
+                or self.engine.clock() >= self.started + behaviour.get("crash_after", float("inf"))):
+            self.crash(behaviour)
+
+    def crash(self, behaviour):
+        """The process exits with the behaviour's exit_code; with ``restarts`` the restart policy runs it again."""
+        now = self.engine.clock()
+        code = behaviour.get("exit_code", 1)
+        self.engine.events_log.append({"Type": "container", "Action": "die", "id": self.id, "time": int(now),
+                                       "timeNano": int(now * 1e9), "Actor": {"ID": self.id, "Attributes": {
+                                           "exitCode": str(code), "name": self.name}}})
+        state = self.attrs["State"]
+        if behaviour.get("restarts"):
+            self.attrs["RestartCount"] = self.attrs.get("RestartCount", 0) + 1
+            self.started = now
+            self.reloads = 0
+            state.update(Status="running", ExitCode=0, StartedAt=docker_time(now))  # Docker resets ExitCode
+        else:
+            state.update(Status="exited", ExitCode=code, FinishedAt=docker_time(now))
 
     def start(self):
         self.engine.calls.append(("start", self.name))
         behaviour = self.engine.behaviour(self)
+        self.started = self.engine.clock()
+        self.reloads = 0
+        self.attrs["RestartCount"] = 0
+        self.attrs["State"]["StartedAt"] = docker_time(self.started)
         self.attrs["State"]["Status"] = behaviour.get("state", "running")
         if behaviour.get("health"):
             self.attrs["State"]["Health"] = {"Status": behaviour["health"], "Log": [{"Output": "probe said no"}]}
@@ -269,6 +304,14 @@ class Engine:
         self.api = FakeAPI(self)
         self.network_names = ["bridge", "kamal"]
         self.networks = types.SimpleNamespace(create=self._create_network)
+        self.clock = lambda: 1000.0
+        self.events_log = []
+
+    def events(self, since=None, until=None, filters=None, decode=False):
+        """The SDK's events(): recorded events of the container in filters, since ``since``."""
+        wanted = (filters or {}).get("container")
+        return [e for e in self.events_log if (wanted is None or e["id"] == wanted)
+                and (since is None or e["timeNano"] / 1e9 >= float(since))]
 
     def _create_network(self, name, driver=None):
         self.calls.append(("network create", name))
@@ -411,6 +454,7 @@ class World:
         self.engine = Engine()
         self.proxy = FakeProxy()
         self.clock = Clock()
+        self.engine.clock = self.clock
         self.home = str(tmp_path)
         self.hex = itertools.count(0xA0)
         labels = {"service": "app"}

@@ -103,6 +103,39 @@ def test_running_then_gone_after_readiness_delay_fails():
     assert not result.ok and result.status == "exited"
 
 
+def test_wait_container_stops_when_abort_answers():
+    clock = Clock()
+    result = health.wait_container(lambda: "running", 30, 7, abort=lambda: "it restarted 1 time", clock=clock,
+                                   sleep=clock.sleep)
+    assert not result.ok and result.aborted == "it restarted 1 time" and clock.sleeps == [7]
+    message = health.container_failure_message("app-workers-v2", "vm1", result, 30, 7, logs="", left="app-workers-v1"
+                                               " keeps serving on vm1")
+    assert message.startswith("app-workers-v2 on vm1: container not ready: it restarted 1 time (after 7.0 s)")
+    assert "the new container was stopped; app-workers-v1 keeps serving on vm1" in message
+
+
+@pytest.mark.parametrize("crash, text", [
+    ({"status": "exited", "exit_code": 3, "uptime": 1.04, "restarts": 0}, "exited with code 3 after 1.0 s"),
+    ({"status": "running", "exit_code": 3, "uptime": 12.1, "restarts": 1}, "exited with code 3 after 12.1 s (restarted 1 time)"),
+    ({"status": "restarting", "exit_code": None, "uptime": None, "restarts": 2}, "exited (restarted 2 times)"),
+    ({"status": "running", "restarts": 0, "restarted_by_hand": True},
+     "was started again by something else than this deploy (its StartedAt changed)"),
+])
+def test_crash_text(crash, text):
+    assert health.crash_text(crash) == text
+
+
+def test_not_up_message_names_host_container_and_what_is_left():
+    crash = {"status": "running", "exit_code": 3, "uptime": 12.1, "restarts": 1}
+    message = health.not_up_message("demo-workers-v2", "vm2", crash, 15, "demo-workers-v1 was started again and runs on vm2",
+                                    logs="a\nb\n")
+    assert message.splitlines() == [
+        "on vm2: demo-workers-v2 exited with code 3 after 12.1 s (restarted 1 time); demo-workers-v1 was started again"
+        " and runs on vm2",
+        "a booted container must run, never restarted, for min_uptime=15 s after it started",
+        "last log lines of the new container:", "a", "b"]
+
+
 # the real probe ----------------------------------------------------------------------------------------
 
 class _Handler(http.server.BaseHTTPRequestHandler):
