@@ -52,7 +52,7 @@ def project(lab, root, mode, hosts):
     elif mode == MODES[1]:
         config["registry"] = {"server": f"localhost:{LOCAL_PORT}"}
     else:
-        config["image_delivery"] = "ssh"
+        config["x-kamal-deploy"] = {"image_delivery": "ssh"}
     write_lab_project(root, config, COLLECTIONS, secrets=secrets, proxy_image=f"{lab['registry']}/kamal-lab/proxy:2.11")
     git(root, "init", "-q")
     with open(os.path.join(root, "Dockerfile"), "w", encoding="utf-8") as f:

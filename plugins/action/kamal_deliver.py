@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, kamal.deploy developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for kamal.deploy.kamal_deliver: the image goes from the controller's engine to the server's over
-the SSH connection Ansible already has (``image_delivery: ssh``, our own key), with no registry."""
+the SSH connection Ansible already has (``x-kamal-deploy: {image_delivery: ssh}``, our own key), with no registry."""
 
 from __future__ import annotations
 

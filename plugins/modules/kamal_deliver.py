@@ -7,10 +7,10 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: kamal_deliver
-short_description: Deliver the app image to a server over SSH, without a registry (C(image_delivery) C(ssh))
+short_description: Deliver the app image to a server over SSH, without a registry (C(x-kamal-deploy.image_delivery) C(ssh))
 version_added: 0.1.0
 description:
-  - kamal.deploy's own delivery, for C(image_delivery) C(ssh) in deploy.yml (Kamal has no such key). The image built on the
+  - kamal.deploy's own delivery, for C(image_delivery) C(ssh) under C(x-kamal-deploy) in deploy.yml (Kamal has no such key). The image built on the
     controller is saved there (C(docker save), gzip-compressed, once per image ID for all servers), copied to each server
     over the SSH connection Ansible already uses (jump hosts included) and loaded there (C(docker load)). No registry, no
     login and no port forwarding are involved.

@@ -346,7 +346,6 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
     deploy_timeout: int
     drain_timeout: int
     stop_timeout: Optional[int]
-    min_uptime: int                    # x-kamal-deploy.min_uptime: seconds a booted container must stay up
     output: Dict[str, Any]
     run_directory: str
     lock_dir: str
@@ -802,7 +801,7 @@ def build_config(raw, ctx, reporter, resolve_version):  # pylint: disable=too-ma
         minimum_version=None if minimum_version is None else ruby_to_s(minimum_version),
         readiness_delay=_default(raw.get("readiness_delay"), 7), deploy_timeout=_default(raw.get("deploy_timeout"), 30),
         drain_timeout=_default(raw.get("drain_timeout"), 30), stop_timeout=raw.get("stop_timeout"),
-        min_uptime=(raw.get("x-kamal-deploy") or {}).get("min_uptime") or 0, output=dict(raw.get("output") or {}),
+        output=dict(raw.get("output") or {}),
         run_directory=naming.RUN_DIRECTORY, lock_dir=naming.lock_dir(service, destination),
         audit_log=naming.audit_log_path(service, destination), config_files=ctx["files"], project_dir=ctx["project_dir"], raw=raw,
     )

@@ -541,11 +541,4 @@ def validate_structure(raw, reporter):
         check.proxy(root_proxy, "proxy")
     check.hash(raw.get("ssh") or {}, SSH, "ssh")
     check.hash(raw.get("sshkit") or {}, SSHKIT, "sshkit")
-    ours = raw.get("x-kamal-deploy")  # OURS: settings Kamal does not have, under an extension key it ignores
-    if ours is not None:
-        check.check_type(ours, "x-kamal-deploy", "hash")
-        if "min_uptime" in ours:
-            check.check_type(ours["min_uptime"], "x-kamal-deploy/min_uptime", I)
-            if ours["min_uptime"] < 0:
-                check.error("x-kamal-deploy/min_uptime", "should be 0 or more seconds")
     return role_names
