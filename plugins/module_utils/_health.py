@@ -211,7 +211,7 @@ def container_failure_message(container, host, result, deploy_timeout, readiness
                               left=None):
     """The error of a non-proxied boot: Kamal's ``container not ready after N seconds (status)`` and more."""
     if result.aborted:
-        first = "%s on %s: container not ready: %s (after %.1f s)" % (container, host, result.aborted, result.waited)
+        first = "%s on %s: container not ready: %s (%.1f s into the wait)" % (container, host, result.aborted, result.waited)
     else:
         first = "%s on %s: container not ready after %s seconds (%s)" % (
             container, host, _num(deploy_timeout), result.status)

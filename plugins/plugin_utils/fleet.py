@@ -14,12 +14,15 @@ from __future__ import annotations
 BOOTED = "booted"
 FAILED = "failed"
 NOT_REACHED = "not reached"
-REASON_WIDTH = 110
+REASON_WIDTH = 140
 
 
-def _reason(result):
+def _reason(host, result):
+    """The first line of the error, without the host the row already names."""
     lines = str(result.get("msg") or "").strip().splitlines()
     text = lines[0] if lines else "no message"
+    prefix = "on %s: " % host
+    text = text[len(prefix):] if text.startswith(prefix) else text.replace(" on %s:" % host, ":", 1)
     return text if len(text) <= REASON_WIDTH else text[:REASON_WIDTH - 3] + "..."
 
 
@@ -34,12 +37,12 @@ def host_rows(host, roles, result, version):
         return [_row(host, role, NOT_REACHED) for role in roles]
     reached = result.get("role") or ((result.get("invocation") or {}).get("module_args") or {}).get("role")
     if reached not in roles:  # failed before kamal_app could say which role (unreachable, bad arguments)
-        return [_row(host, role, FAILED, detail=_reason(result)) for role in roles]
+        return [_row(host, role, FAILED, detail=_reason(host, result)) for role in roles]
     index = roles.index(reached)
     rows = [_row(host, role, BOOTED, version, True) for role in roles[:index]]
     if result.get("failed") or result.get("unreachable"):
         known = "serving_version" in result
-        rows.append(_row(host, reached, FAILED, result.get("serving_version"), known, _reason(result)))
+        rows.append(_row(host, reached, FAILED, result.get("serving_version"), known, _reason(host, result)))
     else:
         rows.append(_row(host, reached, BOOTED, result.get("serving_version") or version, True,
                          "" if result.get("boot_changed", result.get("changed")) else "already running it"))

@@ -137,7 +137,7 @@ def test_a_deploy_failing_on_one_host_ends_with_each_hosts_state_then_a_rerun_fi
     rows = fleet_table(out)
     assert [row[:3] for row in rows] == [[vm1, "workers", v2], [vm2, "workers", v1], [vm3, "workers", "as before"]], out[-3000:]
     assert rows[0][3] == "booted" and rows[2][3] == "not reached"
-    assert rows[1][3].startswith(f"failed, still on the previous version: {fleet.service}-workers-{v2} on {vm2}:"), rows
+    assert rows[1][3].startswith(f"failed, still on the previous version: {fleet.service}-workers-{v2}: container not ready"), rows
     assert f"keeps serving on {vm2}" in out and "fatal: CRASH is set on this host" in out
     # What the table says is what runs.
     running = {ip: [line.split()[1] for line in fleet.containers(ip) if line.endswith(" running")] for ip in fleet.lab.ips}

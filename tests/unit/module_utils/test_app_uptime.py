@@ -121,7 +121,7 @@ def test_a_restart_during_the_readiness_wait_fails_it_at_once(world):
     # Reloads: after start, then the first status: it has restarted; it is running again at the recheck.
     publish(world, "v2", crash_on_reload=2, exit_code=2, restarts=True)
     error = failed_boot(world, version="v2", readiness_delay=7, deploy_timeout=30)
-    assert error.message.startswith("app-web-v2 on %s: container not ready: it restarted 1 time (after 7.0 s)" % HOST)
+    assert error.message.startswith("app-web-v2 on %s: container not ready: it restarted 1 time (7.0 s into the wait)" % HOST)
     assert "the new container was stopped; app-web-v1 keeps serving on %s" % HOST in error.message
     assert error.details["serving_version"] == "v1"
     assert world.clock.sleeps == [7]

@@ -110,7 +110,7 @@ def test_wait_container_stops_when_abort_answers():
     assert not result.ok and result.aborted == "it restarted 1 time" and clock.sleeps == [7]
     message = health.container_failure_message("app-workers-v2", "vm1", result, 30, 7, logs="", left="app-workers-v1"
                                                " keeps serving on vm1")
-    assert message.startswith("app-workers-v2 on vm1: container not ready: it restarted 1 time (after 7.0 s)")
+    assert message.startswith("app-workers-v2 on vm1: container not ready: it restarted 1 time (7.0 s into the wait)")
     assert "the new container was stopped; app-workers-v1 keeps serving on vm1" in message
 
 

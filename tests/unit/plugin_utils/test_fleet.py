@@ -23,7 +23,8 @@ def test_booted_failed_and_not_reached_hosts():
                              ("vm3", ["web"], None)], V2)
     assert [(r["host"], r["state"], r["serving_version"], r["serving_known"]) for r in rows] == [
         ("vm1", "booted", V2, True), ("vm2", "failed", "1111111", True), ("vm3", "not reached", None, False)]
-    assert rows[1]["detail"].startswith("on vm2: app-web-2222222 exited with code 3") and "\n" not in rows[1]["detail"]
+    # The row names the host: the reason does not repeat it.
+    assert rows[1]["detail"].startswith("app-web-2222222 exited with code 3") and "\n" not in rows[1]["detail"]
 
 
 def test_roles_before_the_last_result_booted_and_after_it_were_not_reached():
@@ -92,5 +93,5 @@ def test_the_action_prints_the_table_once_from_what_each_host_registered(tmp_pat
     assert res.stdout.count("deploy of 2222222 did not complete (1 booted, 1 failed, 1 not reached") == 1, res.stdout
     rows = [re.split(r"\s{2,}", line.strip()) for line in res.stdout.splitlines() if re.match(r"  h\d ", line)]
     assert rows == [["h1", "workers", "2222222", "booted"],
-                    ["h2", "workers", "1111111", "failed, still on the previous version: on h2: it crashed"],
+                    ["h2", "workers", "1111111", "failed, still on the previous version: it crashed"],
                     ["h3", "workers", "as before", "not reached"]], res.stdout
