@@ -307,16 +307,9 @@ class AccessorySpec:
             "options": json.loads(json.dumps(self.params.get("options") or {}, sort_keys=True, default=str)),
             "cmd": self.command(),
             "logging": json.loads(json.dumps(self.params.get("logging") or {}, sort_keys=True, default=str)),
-            "proxy": self._public_route() if self.proxy else None,
+            "proxy": _route.public(self.route()) if self.proxy else None,
         }
         return spec
-
-    def _public_route(self):
-        route = self.route()
-        for key in ("tls_certificate_pem", "tls_private_key_pem"):
-            if route.get(key):
-                route[key] = "sha256:" + _digest(str(route[key]).encode("utf-8"))
-        return route
 
     def spec_hash(self, public=None):
         return _digest(public if public is not None else self.public_spec(), 32)

@@ -13,6 +13,7 @@ Kamal's default, so the defaults live in one place (``_caddy``) and every module
 from __future__ import annotations
 
 import copy
+import hashlib
 
 # Suboptions of a route, as kamal_app has always named them (the roles pass these keys).
 ROUTE_OPTIONS = dict(
@@ -43,6 +44,8 @@ ROUTE_OPTIONS = dict(
     log_response_headers=dict(type="list", elements="str"),
 )
 ROUTE_KEYS = tuple(ROUTE_OPTIONS)
+# What never leaves the server as it is: the keys the modules do not log.
+SECRET_KEYS = tuple(key for key, option in ROUTE_OPTIONS.items() if option.get("no_log"))
 
 # kamal_proxy names the route itself; the other modules derive the name from the service.
 NAME_OPTION = dict(name=dict(type="str", required=True))
@@ -91,3 +94,12 @@ def route(name, option):
     if result["tls"] is None:
         result["tls"] = option.get("ssl")
     return result
+
+
+def public(route):
+    """The route with its secrets as digests (``sha256:<16 hex>``): for labels and diffs, which anyone may read."""
+    shown = dict(route)
+    for key in SECRET_KEYS:
+        if shown.get(key):
+            shown[key] = "sha256:" + hashlib.sha256(str(shown[key]).encode("utf-8")).hexdigest()[:16]
+    return shown

@@ -230,3 +230,14 @@ def test_the_documented_unset_values_are_the_proxy_backends_defaults(path, defau
     for key in path:
         option = option["suboptions"][key]
     assert "Unset means %s" % default in option["description"]
+
+
+def test_the_public_route_shows_secrets_only_as_digests_of_the_no_log_keys():
+    assert _route.SECRET_KEYS == ("tls_certificate_pem", "tls_private_key_pem")
+    route = _route.route(NAME, {"hosts": ["a.example.com"], "tls_certificate_pem": "CERT", "tls_private_key_pem": "KEY"})
+    shown = _route.public(route)
+    assert "CERT" not in repr(shown) and "KEY" not in repr(shown)
+    assert shown["tls_certificate_pem"].startswith("sha256:") and shown["hosts"] == ["a.example.com"]
+    assert _route.public(_route.route(NAME, {"tls_private_key_pem": "OTHER"})) != _route.public(
+        _route.route(NAME, {"tls_private_key_pem": "KEY"}))
+    assert route["tls_private_key_pem"] == "KEY"  # the route itself is untouched: the proxy needs the PEMs
