@@ -172,29 +172,17 @@ def test_app_and_accessory_build_their_route_with_the_one_helper():
 
 # --- the doc fragment documents the spec --------------------------------------------------------------
 
-def _documented(options):
-    """The parts of a documented option validate-modules compares with the argspec."""
+def _shape(options, nested):
+    """What validate-modules compares between docs and argspec; ``nested`` names the suboptions
+    (``suboptions`` in docs, ``options`` in a spec)."""
     shape = {}
     for key, option in options.items():
         entry = {"type": option.get("type", "str")}
         for part in ("elements", "required", "default"):
             if part in option:
                 entry[part] = option[part]
-        if "suboptions" in option:
-            entry["options"] = _documented(option["suboptions"])
-        shape[key] = entry
-    return shape
-
-
-def _specified(options):
-    shape = {}
-    for key, option in options.items():
-        entry = {"type": option.get("type", "str")}
-        for part in ("elements", "required", "default"):
-            if part in option:
-                entry[part] = option[part]
-        if option.get("options"):
-            entry["options"] = _specified(option["options"])
+        if option.get(nested):
+            entry["options"] = _shape(option[nested], nested)
         shape[key] = entry
     return shape
 
@@ -205,12 +193,12 @@ def test_each_fragment_section_documents_its_modules_spec(section, module):
     option, spec = SPECS[module]
     documented = yaml.safe_load(getattr(ModuleDocFragment, section))["options"]
     assert list(documented) == [option]
-    assert _documented(documented[option]["suboptions"]) == _specified(spec["options"])
+    assert _shape(documented[option]["suboptions"], "suboptions") == _shape(spec["options"], "options")
 
 
 def test_the_route_suboptions_read_the_same_in_every_section():
-    sections = [yaml.safe_load(getattr(ModuleDocFragment, s))["options"] for s in ("DOCUMENTATION", "ACCESSORY",
-                                                                                    "NAMED")]
+    names = ("DOCUMENTATION", "ACCESSORY", "NAMED")
+    sections = [yaml.safe_load(getattr(ModuleDocFragment, name))["options"] for name in names]
     suboptions = [list(options.values())[0]["suboptions"] for options in sections]
     route_docs = [dict((k, v) for k, v in subs.items() if k in _route.ROUTE_KEYS) for subs in suboptions]
     assert route_docs[0] == route_docs[1] == route_docs[2]
