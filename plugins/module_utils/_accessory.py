@@ -37,6 +37,7 @@ from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
+from ansible_collections.kamal.deploy.plugins.module_utils import _route
 
 SPEC_LABEL = _app.SPEC_LABEL
 SPEC_DATA_LABEL = SPEC_LABEL + "-data"
@@ -302,16 +303,9 @@ class AccessorySpec:
             "options": json.loads(json.dumps(self.params.get("options") or {}, sort_keys=True, default=str)),
             "cmd": self.command(),
             "logging": json.loads(json.dumps(self.params.get("logging") or {}, sort_keys=True, default=str)),
-            "proxy": self._public_route() if self.proxy else None,
+            "proxy": _route.public(self.route()) if self.proxy else None,
         }
         return spec
-
-    def _public_route(self):
-        route = self.route()
-        for key in ("tls_certificate_pem", "tls_private_key_pem"):
-            if route.get(key):
-                route[key] = "sha256:" + _digest(str(route[key]).encode("utf-8"))
-        return route
 
     def spec_hash(self, public=None):
         return _digest(public if public is not None else self.public_spec(), 32)
@@ -319,31 +313,7 @@ class AccessorySpec:
     # -- proxy
     def route(self):
         """The route for ``_proxy.ensure_route`` (docs/dev/proxy-contract.md); the name is the container name."""
-        proxy = dict(self.proxy or {})
-        hosts = proxy.get("hosts") or ([h.strip() for h in str(proxy["host"]).split(",")] if proxy.get("host") else [])
-        prefixes = proxy.get("path_prefixes") or (
-            [p.strip() for p in str(proxy["path_prefix"]).split(",")] if proxy.get("path_prefix") else [])
-        ssl = proxy.get("ssl")
-        check = dict(proxy.get("healthcheck") or {})
-        logging = dict(proxy.get("logging") or {})
-        return {
-            "name": self.svc_name,
-            "hosts": list(hosts),
-            "path_prefixes": list(prefixes),
-            "strip_path_prefix": proxy.get("strip_path_prefix", True) is not False,
-            "app_port": int(proxy.get("app_port") or 80),
-            "tls": bool(ssl) or bool(proxy.get("tls")),
-            "tls_certificate_pem": proxy.get("tls_certificate_pem"),
-            "tls_private_key_pem": proxy.get("tls_private_key_pem"),
-            "ssl_redirect": proxy.get("ssl_redirect", True) is not False,
-            "forward_headers": proxy.get("forward_headers"),
-            "response_timeout": proxy.get("response_timeout"),
-            "buffering": dict(proxy.get("buffering") or {}),
-            "healthcheck": {"path": check.get("path") or "/up", "interval": check.get("interval") or 1,
-                            "timeout": check.get("timeout") or 5},
-            "log_request_headers": list(proxy.get("log_request_headers") or logging.get("request_headers") or []),
-            "log_response_headers": list(proxy.get("log_response_headers") or logging.get("response_headers") or []),
-        }
+        return _route.route(self.svc_name, self.proxy)
 
 
 def render_run(spec, kwargs, image, exec_mode=False):

@@ -31,6 +31,7 @@ from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
+from ansible_collections.kamal.deploy.plugins.module_utils import _route
 
 SPEC_LABEL = "kamal.deploy.spec"
 ACTIVE_STATUSES = ("running", "restarting")
@@ -550,25 +551,7 @@ class RoleSpec:
 
     def route(self):
         """The route for ``_proxy.ensure_route`` (docs/dev/proxy-contract.md)."""
-        proxy = dict(self.proxy or {})
-        route = {
-            "name": self.route_name,
-            "hosts": list(proxy.get("hosts") or []),
-            "path_prefixes": list(proxy.get("path_prefixes") or []),
-            "strip_path_prefix": proxy.get("strip_path_prefix", True) is not False,
-            "app_port": self.app_port,
-            "tls": bool(proxy.get("tls")),
-            "tls_certificate_pem": proxy.get("tls_certificate_pem"),
-            "tls_private_key_pem": proxy.get("tls_private_key_pem"),
-            "ssl_redirect": proxy.get("ssl_redirect", True) is not False,
-            "forward_headers": proxy.get("forward_headers"),
-            "response_timeout": proxy.get("response_timeout"),
-            "buffering": dict(proxy.get("buffering") or {}),
-            "healthcheck": self.healthcheck(),
-            "log_request_headers": list(proxy.get("log_request_headers") or []),
-            "log_response_headers": list(proxy.get("log_response_headers") or []),
-        }
-        return route
+        return _route.route(self.route_name, self.proxy)
 
     def healthcheck(self):
         check = dict((self.proxy or {}).get("healthcheck") or {})

@@ -35,6 +35,8 @@ description:
     C(accessory remove) it deletes the containers, the image and C(<home>/<service name>) (uploaded files and
     relative directories with their data). Named volumes, absolute directories and the env file are kept.
 author: kamal.deploy developers (@kamal-deploy)
+extends_documentation_fragment:
+  - kamal.deploy.route.accessory
 options:
   command:
     description:
@@ -149,9 +151,6 @@ options:
     default: []
   logging:
     description: The root C(logging) (C(driver), C(options)); C(max-size=10m) when no driver is set.
-    type: dict
-  proxy:
-    description: The accessory's C(proxy) section; the container is registered with the proxy under its name.
     type: dict
   force:
     description: With C(reboot), recreate the container even when it runs the same spec.
@@ -299,6 +298,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _accessory
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 try:
@@ -340,7 +340,7 @@ def main():
         directories=dict(type="list", elements="raw", default=[]),
         volumes=dict(type="list", elements="str", default=[]),
         logging=dict(type="dict"),
-        proxy=dict(type="dict"),
+        proxy=_route.accessory_option_spec(),
         force=dict(type="bool", default=False),
         confirm=dict(type="bool", default=False),
         lines=dict(type="int"),

@@ -42,6 +42,8 @@ description:
   - Every result lists the Docker and proxy operations performed in RV(actions). In check mode they are the
     planned ones and nothing changes.
 author: kamal.deploy developers (@kamal-deploy)
+extends_documentation_fragment:
+  - kamal.deploy.route
 requirements:
   - Docker SDK for Python (Debian C(python3-docker)) 5.0 or later on the server
 options:
@@ -116,81 +118,6 @@ options:
   cmd:
     description: The role's C(cmd), a string (split like a shell would) or a list.
     type: raw
-  proxy:
-    description:
-      - The role's effective proxy settings. Leave unset for roles that do not run the proxy.
-      - Passed to the proxy backend as the route of C(<service>-<role>[-<destination>]).
-    type: dict
-    suboptions:
-      hosts:
-        description: Host names of the route (empty for a catch-all).
-        type: list
-        elements: str
-        default: []
-      path_prefixes:
-        description: Path prefixes of the route.
-        type: list
-        elements: str
-        default: []
-      strip_path_prefix:
-        description: Strip the path prefix before passing requests on.
-        type: bool
-        default: true
-      app_port:
-        description: The port the app listens on inside the container.
-        type: int
-        default: 80
-      tls:
-        description: Serve the route over HTTPS.
-        type: bool
-        default: false
-      tls_certificate_pem:
-        description: A custom certificate (PEM) instead of an ACME one.
-        type: str
-      tls_private_key_pem:
-        description: The key of O(proxy.tls_certificate_pem).
-        type: str
-      ssl_redirect:
-        description: Redirect HTTP to HTTPS when TLS is on.
-        type: bool
-        default: true
-      forward_headers:
-        description: Forward C(X-Forwarded-*) headers (unset is the proxy's default).
-        type: bool
-      response_timeout:
-        description: Seconds to wait for the app's response.
-        type: int
-      buffering:
-        description: C(requests), C(responses), C(memory), C(max_request_body), C(max_response_body).
-        type: dict
-        default: {}
-      healthcheck:
-        description: The health check of new containers.
-        type: dict
-        default: {}
-        suboptions:
-          path:
-            description: The health path.
-            type: str
-            default: /up
-          interval:
-            description: Seconds between probes.
-            type: int
-            default: 1
-          timeout:
-            description: Seconds one probe may take.
-            type: int
-            default: 5
-      log_request_headers:
-        description: Request headers to log.
-        type: list
-        elements: str
-        default: []
-      log_response_headers:
-        description: Response headers to log.
-        type: list
-        elements: str
-        default: []
   readiness_delay:
     description: Roles without the proxy and without a HEALTHCHECK pass when still running this many seconds after start.
     type: int
@@ -498,6 +425,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 try:
@@ -561,26 +489,7 @@ def main():
         labels=dict(type="dict", default={}),
         options=dict(type="dict", default={}),
         cmd=dict(type="raw"),
-        proxy=dict(type="dict", options=dict(
-            hosts=dict(type="list", elements="str", default=[]),
-            path_prefixes=dict(type="list", elements="str", default=[]),
-            strip_path_prefix=dict(type="bool", default=True),
-            app_port=dict(type="int", default=80),
-            tls=dict(type="bool", default=False),
-            tls_certificate_pem=dict(type="str", no_log=True),
-            tls_private_key_pem=dict(type="str", no_log=True),
-            ssl_redirect=dict(type="bool", default=True),
-            forward_headers=dict(type="bool"),
-            response_timeout=dict(type="int"),
-            buffering=dict(type="dict", default={}),
-            healthcheck=dict(type="dict", default={}, options=dict(
-                path=dict(type="str", default="/up"),
-                interval=dict(type="int", default=1),
-                timeout=dict(type="int", default=5),
-            )),
-            log_request_headers=dict(type="list", elements="str", default=[]),
-            log_response_headers=dict(type="list", elements="str", default=[]),
-        )),
+        proxy=_route.app_option_spec(),
         readiness_delay=dict(type="int", default=7),
         deploy_timeout=dict(type="int", default=30),
         min_uptime=dict(type="int", default=0),

@@ -20,6 +20,8 @@ description:
   - A container named C(kamal-proxy) that this collection did not create (for example Kamal's own proxy) is
     never replaced unless O(takeover=true).
 author: kamal.deploy developers (@kamal-deploy)
+extends_documentation_fragment:
+  - kamal.deploy.route.named
 requirements:
   - Docker SDK for Python (Debian package C(python3-docker), 5.0.3 or later) on the server
 options:
@@ -112,65 +114,6 @@ options:
         names them) instead of failing; what C(kamal remove) does after removing its own app.
     type: bool
     default: false
-  route:
-    description: The route for O(command=route), with Kamal's proxy semantics.
-    type: dict
-    suboptions:
-      name:
-        description: Route name, C(<service>-<role>[-<destination>]).
-        type: str
-        required: true
-      hosts:
-        description: Exact host names; none makes a catch-all route.
-        type: list
-        elements: str
-      path_prefixes:
-        description: Path prefixes (C(/api) matches C(/api) and C(/api/...)).
-        type: list
-        elements: str
-      strip_path_prefix:
-        description: Strip the matched prefix before proxying.
-        type: bool
-        default: true
-      app_port:
-        description: Port the app listens on in its container.
-        type: int
-        default: 80
-      tls:
-        description: Serve HTTPS with a certificate Caddy obtains and renews by ACME (needs O(route.hosts)).
-        type: bool
-        default: false
-      tls_certificate_pem:
-        description: Custom certificate (PEM); written with mode 0600 under C(~/.kamal/proxy/tls).
-        type: str
-      tls_private_key_pem:
-        description: Key of O(route.tls_certificate_pem) (PEM).
-        type: str
-      ssl_redirect:
-        description: Redirect HTTP to HTTPS when TLS is on.
-        type: bool
-        default: true
-      forward_headers:
-        description: Trust incoming C(X-Forwarded-*) headers; unset means trust them only when TLS is off.
-        type: bool
-      response_timeout:
-        description: Seconds to wait for the app's response headers.
-        type: int
-        default: 30
-      buffering:
-        description: C(requests), C(responses) (bool), C(memory), C(max_request_body), C(max_response_body) (bytes).
-        type: dict
-      healthcheck:
-        description: C(path), C(interval), C(timeout) of the app's health check (used by the deploy gate).
-        type: dict
-      log_request_headers:
-        description: Request headers written to the access log.
-        type: list
-        elements: str
-      log_response_headers:
-        description: Response headers written to the access log.
-        type: list
-        elements: str
   name:
     description: Route name for O(command=remove_route), O(command=maintenance) and O(command=live).
     type: str
@@ -282,6 +225,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
+from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 
@@ -351,7 +295,7 @@ class KamalProxyManager:
         self.results.update(result)
 
     def route(self):
-        route = dict((k, v) for k, v in self.params["route"].items() if v is not None)
+        route = _route.route(self.params["route"]["name"], self.params["route"])
         result = _proxy.ensure_route(self.home, route, self.check_mode)
         name = result["diff"]["after"]["name"]
         self.results.update(changed=result["changed"], diff=result["diff"], route=result["diff"]["after"])
@@ -417,23 +361,7 @@ def main():
             takeover=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
             keep_in_use=dict(type="bool", default=False),
-            route=dict(type="dict", options=dict(
-                name=dict(type="str", required=True),
-                hosts=dict(type="list", elements="str"),
-                path_prefixes=dict(type="list", elements="str"),
-                strip_path_prefix=dict(type="bool", default=True),
-                app_port=dict(type="int", default=80),
-                tls=dict(type="bool", default=False),
-                tls_certificate_pem=dict(type="str"),
-                tls_private_key_pem=dict(type="str", no_log=True),
-                ssl_redirect=dict(type="bool", default=True),
-                forward_headers=dict(type="bool"),
-                response_timeout=dict(type="int", default=30),
-                buffering=dict(type="dict"),
-                healthcheck=dict(type="dict"),
-                log_request_headers=dict(type="list", elements="str"),
-                log_response_headers=dict(type="list", elements="str"),
-            )),
+            route=_route.named_option_spec(),
             name=dict(type="str"),
             target=dict(type="str"),
             drain_timeout=dict(type="int", default=30),

@@ -533,7 +533,7 @@ def test_proxied_accessory_routes_to_its_container_and_keeps_keys_out_of_labels(
             return {"changed": True}
 
     proxy = Proxy()
-    spec = acc.AccessorySpec(params(home, proxy={"host": "db.example.test", "app_port": 8080,
+    spec = acc.AccessorySpec(params(home, proxy={"hosts": ["db.example.test"], "app_port": 8080,
                                                  "tls_private_key_pem": "-----KEY-----"}), environ={})
     result = acc.Accessory(engine, spec, proxy=proxy).boot()
     ip = engine.containers.get("shop-postgres").attrs["NetworkSettings"]["Networks"]["kamal"]["IPAddress"]

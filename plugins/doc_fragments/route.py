@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The proxy route's suboptions, the documentation of ``plugins/module_utils/_route.py``'s spec.
+
+The modules name the option differently (kamal_app and kamal_accessory C(proxy), kamal_proxy C(route)) and a
+fragment can only document a whole option, so each option has its section here. The route's suboptions are
+the same text in every section; tests/unit/module_utils/test_route.py checks that, and that they match the
+spec (ansible-test's validate-modules checks each module's docs against its argspec).
+"""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # kamal_app's option proxy: extends_documentation_fragment: kamal.deploy.route
+    DOCUMENTATION = r"""
+options:
+  proxy:
+    description:
+      - The role's effective proxy settings. Leave unset for roles that do not run the proxy.
+      - Passed to the proxy backend as the route of C(<service>-<role>[-<destination>]).
+    type: dict
+    suboptions:
+      hosts:
+        description: Exact host names of the route. None makes a catch-all route.
+        type: list
+        elements: str
+      path_prefixes:
+        description: Path prefixes of the route (C(/api) matches C(/api) and C(/api/...)). None matches every path.
+        type: list
+        elements: str
+      strip_path_prefix:
+        description: Strip the matched prefix before passing the request on. Unset means true.
+        type: bool
+      app_port:
+        description: The port the app listens on inside its container. Unset means 80.
+        type: int
+      tls:
+        description:
+          - Serve the route over HTTPS, with a certificate Caddy obtains and renews by ACME (needs C(hosts)),
+            or the custom one in C(tls_certificate_pem). Unset means false.
+        type: bool
+      tls_certificate_pem:
+        description:
+          - A custom certificate (PEM) instead of an ACME one, written with mode 0600 under C(~/.kamal/proxy/tls).
+          - Needs C(tls_private_key_pem). Never logged.
+        type: str
+      tls_private_key_pem:
+        description: The private key (PEM) of the certificate in C(tls_certificate_pem). Never logged.
+        type: str
+      ssl_redirect:
+        description: Redirect HTTP to HTTPS when TLS is on. Unset means true.
+        type: bool
+      forward_headers:
+        description: Trust incoming C(X-Forwarded-*) headers. Unset means trust them only when TLS is off (Kamal's default).
+        type: bool
+      response_timeout:
+        description: Seconds to wait for the app's response headers. Unset means 30 (Kamal's default).
+        type: int
+      buffering:
+        description: Request and response buffering. Unset suboptions get Kamal's defaults.
+        type: dict
+        suboptions:
+          requests:
+            description: Buffer request bodies. Unset means true.
+            type: bool
+          responses:
+            description: Buffer response bodies. Unset means true.
+            type: bool
+          memory:
+            description: Bytes buffered in memory. Unset means 1000000.
+            type: int
+          max_request_body:
+            description: Largest request body in bytes. Unset or 0 means no limit.
+            type: int
+          max_response_body:
+            description: Largest response body in bytes (not enforced by Caddy). Unset or 0 means no limit.
+            type: int
+      healthcheck:
+        description: The health check a new container must pass before the route moves to it.
+        type: dict
+        suboptions:
+          path:
+            description: The health path. Unset means C(/up).
+            type: str
+          interval:
+            description: Seconds between probes. Unset means 1.
+            type: int
+          timeout:
+            description: Seconds one probe may take. Unset means 5.
+            type: int
+      log_request_headers:
+        description: Request headers written to the access log.
+        type: list
+        elements: str
+      log_response_headers:
+        description: Response headers written to the access log.
+        type: list
+        elements: str
+"""
+
+    # kamal_accessory's option proxy: extends_documentation_fragment: kamal.deploy.route.accessory
+    ACCESSORY = r"""
+options:
+  proxy:
+    description:
+      - The accessory's proxy settings; the container is registered with the proxy under its name.
+      - Also takes the config model's keys the accessory role passes along (C(ssl), C(ssl_certificate_pem),
+        C(ssl_private_key_pem), C(custom_ssl_certificate), C(run), C(raw)).
+    type: dict
+    suboptions:
+      hosts:
+        description: Exact host names of the route. None makes a catch-all route.
+        type: list
+        elements: str
+      path_prefixes:
+        description: Path prefixes of the route (C(/api) matches C(/api) and C(/api/...)). None matches every path.
+        type: list
+        elements: str
+      strip_path_prefix:
+        description: Strip the matched prefix before passing the request on. Unset means true.
+        type: bool
+      app_port:
+        description: The port the app listens on inside its container. Unset means 80.
+        type: int
+      tls:
+        description:
+          - Serve the route over HTTPS, with a certificate Caddy obtains and renews by ACME (needs C(hosts)),
+            or the custom one in C(tls_certificate_pem). Unset means false.
+        type: bool
+      tls_certificate_pem:
+        description:
+          - A custom certificate (PEM) instead of an ACME one, written with mode 0600 under C(~/.kamal/proxy/tls).
+          - Needs C(tls_private_key_pem). Never logged.
+        type: str
+      tls_private_key_pem:
+        description: The private key (PEM) of the certificate in C(tls_certificate_pem). Never logged.
+        type: str
+      ssl_redirect:
+        description: Redirect HTTP to HTTPS when TLS is on. Unset means true.
+        type: bool
+      forward_headers:
+        description: Trust incoming C(X-Forwarded-*) headers. Unset means trust them only when TLS is off (Kamal's default).
+        type: bool
+      response_timeout:
+        description: Seconds to wait for the app's response headers. Unset means 30 (Kamal's default).
+        type: int
+      buffering:
+        description: Request and response buffering. Unset suboptions get Kamal's defaults.
+        type: dict
+        suboptions:
+          requests:
+            description: Buffer request bodies. Unset means true.
+            type: bool
+          responses:
+            description: Buffer response bodies. Unset means true.
+            type: bool
+          memory:
+            description: Bytes buffered in memory. Unset means 1000000.
+            type: int
+          max_request_body:
+            description: Largest request body in bytes. Unset or 0 means no limit.
+            type: int
+          max_response_body:
+            description: Largest response body in bytes (not enforced by Caddy). Unset or 0 means no limit.
+            type: int
+      healthcheck:
+        description: The health check a new container must pass before the route moves to it.
+        type: dict
+        suboptions:
+          path:
+            description: The health path. Unset means C(/up).
+            type: str
+          interval:
+            description: Seconds between probes. Unset means 1.
+            type: int
+          timeout:
+            description: Seconds one probe may take. Unset means 5.
+            type: int
+      log_request_headers:
+        description: Request headers written to the access log.
+        type: list
+        elements: str
+      log_response_headers:
+        description: Response headers written to the access log.
+        type: list
+        elements: str
+      ssl:
+        description: Kamal's name of C(tls), as the config model writes it; used when C(tls) is unset.
+        type: bool
+      ssl_certificate_pem:
+        description: The config model's name of the secret holding the certificate; not used here.
+        type: str
+      ssl_private_key_pem:
+        description: The config model's name of the secret holding the key; not used here.
+        type: str
+      custom_ssl_certificate:
+        description: The config model's flag for a custom certificate; not used here.
+        type: bool
+      run:
+        description: The proxy container's C(run) settings from the config model; not used here.
+        type: dict
+      raw:
+        description: The accessory's C(proxy) section as written in deploy.yml; not used here.
+        type: dict
+"""
+
+    # kamal_proxy's option route: extends_documentation_fragment: kamal.deploy.route.named
+    NAMED = r"""
+options:
+  route:
+    description: The route for O(command=route), with Kamal's proxy semantics.
+    type: dict
+    suboptions:
+      name:
+        description: Route name, C(<service>-<role>[-<destination>]).
+        type: str
+        required: true
+      hosts:
+        description: Exact host names of the route. None makes a catch-all route.
+        type: list
+        elements: str
+      path_prefixes:
+        description: Path prefixes of the route (C(/api) matches C(/api) and C(/api/...)). None matches every path.
+        type: list
+        elements: str
+      strip_path_prefix:
+        description: Strip the matched prefix before passing the request on. Unset means true.
+        type: bool
+      app_port:
+        description: The port the app listens on inside its container. Unset means 80.
+        type: int
+      tls:
+        description:
+          - Serve the route over HTTPS, with a certificate Caddy obtains and renews by ACME (needs C(hosts)),
+            or the custom one in C(tls_certificate_pem). Unset means false.
+        type: bool
+      tls_certificate_pem:
+        description:
+          - A custom certificate (PEM) instead of an ACME one, written with mode 0600 under C(~/.kamal/proxy/tls).
+          - Needs C(tls_private_key_pem). Never logged.
+        type: str
+      tls_private_key_pem:
+        description: The private key (PEM) of the certificate in C(tls_certificate_pem). Never logged.
+        type: str
+      ssl_redirect:
+        description: Redirect HTTP to HTTPS when TLS is on. Unset means true.
+        type: bool
+      forward_headers:
+        description: Trust incoming C(X-Forwarded-*) headers. Unset means trust them only when TLS is off (Kamal's default).
+        type: bool
+      response_timeout:
+        description: Seconds to wait for the app's response headers. Unset means 30 (Kamal's default).
+        type: int
+      buffering:
+        description: Request and response buffering. Unset suboptions get Kamal's defaults.
+        type: dict
+        suboptions:
+          requests:
+            description: Buffer request bodies. Unset means true.
+            type: bool
+          responses:
+            description: Buffer response bodies. Unset means true.
+            type: bool
+          memory:
+            description: Bytes buffered in memory. Unset means 1000000.
+            type: int
+          max_request_body:
+            description: Largest request body in bytes. Unset or 0 means no limit.
+            type: int
+          max_response_body:
+            description: Largest response body in bytes (not enforced by Caddy). Unset or 0 means no limit.
+            type: int
+      healthcheck:
+        description: The health check a new container must pass before the route moves to it.
+        type: dict
+        suboptions:
+          path:
+            description: The health path. Unset means C(/up).
+            type: str
+          interval:
+            description: Seconds between probes. Unset means 1.
+            type: int
+          timeout:
+            description: Seconds one probe may take. Unset means 5.
+            type: int
+      log_request_headers:
+        description: Request headers written to the access log.
+        type: list
+        elements: str
+      log_response_headers:
+        description: Response headers written to the access log.
+        type: list
+        elements: str
+"""
