@@ -50,18 +50,24 @@ def registry_login(kamal, secrets, needs_secrets=True):
             "password": registry.get("password") or secrets.get(registry.get("password_secret"))}
 
 
-def route(proxy, secrets, where):
+def route(proxy, secrets, where, unresolved_ok=False):
     """A role's or accessory's proxy settings as the modules' ``proxy`` option: ssl is ``tls``, certificate
-    secret names become their values; unset settings are left out so the module's defaults apply."""
-    certificate, key = proxy.get("ssl_certificate_pem"), proxy.get("ssl_private_key_pem")
+    secret names become their values; unset settings are left out so the module's defaults apply.
+    ``unresolved_ok``: a command that read no secret routes without the certificate rather than failing."""
+
+    def pem(name, setting):
+        if not name or (unresolved_ok and name not in secrets):
+            return None
+        return _secret(secrets, name, "%s/proxy/ssl/%s" % (where, setting))
+
     settings = {
         "hosts": proxy.get("hosts"),
         "path_prefixes": proxy.get("path_prefixes"),
         "strip_path_prefix": proxy.get("strip_path_prefix"),
         "app_port": proxy.get("app_port"),
         "tls": proxy.get("ssl"),
-        "tls_certificate_pem": _secret(secrets, certificate, where + "/proxy/ssl/certificate_pem") if certificate else None,
-        "tls_private_key_pem": _secret(secrets, key, where + "/proxy/ssl/private_key_pem") if key else None,
+        "tls_certificate_pem": pem(proxy.get("ssl_certificate_pem"), "certificate_pem"),
+        "tls_private_key_pem": pem(proxy.get("ssl_private_key_pem"), "private_key_pem"),
         "ssl_redirect": proxy.get("ssl_redirect"),
         "forward_headers": proxy.get("forward_headers"),
         "response_timeout": proxy.get("response_timeout"),
@@ -216,6 +222,9 @@ def accessory_args(kamal, name, host, command="boot", secrets=None, needs_secret
     if logging.get("driver") or logging.get("options"):
         args["logging"] = {"driver": logging.get("driver"), "options": logging.get("options")}
     if accessory.get("proxy"):
-        args["proxy"] = accessory["proxy"]
+        # As for a role: with proxy.ssl certificate_pem/private_key_pem the route carries the certificate, not
+        # just tls (Caddy would otherwise fall back to ACME). Commands that read no secret (stop, details...)
+        # route without it, as they always did.
+        args["proxy"] = route(accessory["proxy"], secrets, where, unresolved_ok=not needs_secrets)
     args.update(_command_options(options, ACCESSORY_COMMAND_OPTIONS))
     return args

@@ -317,3 +317,39 @@ def test_a_missing_accessory_file_names_the_accessory_and_the_file(tmp_path):
     kamal = load(tmp_path, ACCESSORY_CONFIG, files={"config/plain.txt": ""})
     with pytest.raises(plan.PlanError, match="accessories/cache/files: cannot read .*cache.conf.erb"):
         plan.accessory_args(kamal, "cache", "1.1.1.1", secrets={"CACHE_PW": "x"})
+
+
+def test_a_proxied_accessory_is_routed_like_a_role(tmp_path):
+    kamal = load(tmp_path, ACCESSORY_CONFIG, files={"config/cache.conf.erb": "", "config/plain.txt": ""})
+    args = plan.accessory_args(kamal, "mirror", "1.1.1.1", "boot", secrets={"MIRROR_PW": "mp"})
+    assert args["proxy"] == {"hosts": ["mirror.test"], "path_prefixes": [], "app_port": 8080, "tls": False,
+                             "buffering": BUFFERING, "healthcheck": {}, "log_request_headers": DEFAULT_LOG_REQUEST_HEADERS}
+
+
+CERTIFIED_ACCESSORY = """\
+service: app
+image: dhh/app
+servers: [1.1.1.1]
+registry: {username: u, password: p}
+builder: {arch: amd64}
+accessories:
+  admin:
+    image: admin:1
+    host: 1.1.1.1
+    proxy:
+      host: admin.test
+      ssl: {certificate_pem: ADMIN_CERT, private_key_pem: ADMIN_KEY}
+"""
+
+
+def test_an_accessory_with_its_own_certificate_gets_it_not_just_tls(tmp_path):
+    kamal = load(tmp_path, CERTIFIED_ACCESSORY)
+    # The prepare role resolves every name in secret_names: the accessory's certificate must be among them.
+    assert kamal["secret_names"] == ["ADMIN_CERT", "ADMIN_KEY"]
+    route = plan.accessory_args(kamal, "admin", "1.1.1.1", "boot", secrets={"ADMIN_CERT": "CERT", "ADMIN_KEY": "KEY"})["proxy"]
+    assert (route["tls"], route["tls_certificate_pem"], route["tls_private_key_pem"]) == (True, "CERT", "KEY")
+    with pytest.raises(plan.PlanError, match="accessories/admin/proxy/ssl/private_key_pem: the secret ADMIN_KEY has no value"):
+        plan.accessory_args(kamal, "admin", "1.1.1.1", "boot", secrets={"ADMIN_CERT": "CERT"})
+    # Commands that read no secret (stop, details) still run, routing without the certificate as before.
+    stop = plan.accessory_args(kamal, "admin", "1.1.1.1", "stop", needs_secrets=False)["proxy"]
+    assert stop["tls"] is True and "tls_certificate_pem" not in stop
