@@ -32,6 +32,11 @@ class ActionModule(ActionBase):
                                            task_vars=task_vars))
         return result
 
+    def _secrets_resolved(self, task_vars):
+        # Before the prepare role (rollback's version listing) no secret was read: the plan then passes none,
+        # as for commands that need none.
+        return "kamal_secret_values" in task_vars and bool(self._templar.template(task_vars.get("kamal_needs_secrets", True)))
+
     def _planned(self, args, task_vars):
         def var(name, default=None):
             value = self._templar.template(task_vars.get(name, default))
@@ -41,7 +46,7 @@ class ActionModule(ActionBase):
         try:
             return plan.accessory_args(
                 var("kamal"), args["name"], var("inventory_hostname"), command,
-                secrets=var("kamal_secret_values", {}), needs_secrets=bool(var("kamal_needs_secrets", True)),
+                secrets=var("kamal_secret_values", {}), needs_secrets=self._secrets_resolved(task_vars),
                 options=var("kamal_accessory_options", {}))
         except plan.PlanError as e:
             raise AnsibleActionFail(str(e)) from None

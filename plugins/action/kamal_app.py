@@ -27,6 +27,11 @@ class ActionModule(ActionBase):
         result.update(self._execute_module(module_name="kamal.deploy.kamal_app", module_args=args, task_vars=task_vars))
         return result
 
+    def _secrets_resolved(self, task_vars):
+        # Before the prepare role (rollback's version listing) no secret was read: the plan then passes none,
+        # as for commands that need none.
+        return "kamal_secret_values" in task_vars and bool(self._templar.template(task_vars.get("kamal_needs_secrets", True)))
+
     def _planned(self, args, task_vars):
         def var(name, default=None):
             value = self._templar.template(task_vars.get(name, default))
@@ -36,7 +41,7 @@ class ActionModule(ActionBase):
             return plan.app_args(
                 var("kamal"), args["role"], var("inventory_hostname"), args.get("command", "boot"),
                 version=var("kamal_version"), secrets=var("kamal_secret_values", {}),
-                needs_secrets=bool(var("kamal_needs_secrets", True)), performer=var("kamal_performer"),
+                needs_secrets=self._secrets_resolved(task_vars), performer=var("kamal_performer"),
                 skip_prune=bool(var("kamal_skip_prune", False)), options=var("kamal_app_options", {}))
         except plan.PlanError as e:
             raise AnsibleActionFail(str(e)) from None

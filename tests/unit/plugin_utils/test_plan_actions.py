@@ -59,3 +59,10 @@ def test_the_accessory_action_passes_the_plan_for_its_host(tmp_path):
     _result, name, args = run_action(kamal_accessory.ActionModule, {"command": "reboot", "service": "app", "name": "mirror"}, task_vars)
     assert name == "kamal.deploy.kamal_accessory"
     assert args == plan.accessory_args(kamal, "mirror", "1.1.1.1", "reboot", needs_secrets=False, options={"force": True})
+
+
+def test_before_the_prepare_role_resolved_secrets_the_plan_passes_none(tmp_path):
+    kamal = load(tmp_path, LAB_CONFIG)
+    _result, _name, args = run_action(kamal_app.ActionModule, {"command": "versions", "role": "web"},
+                                      {"kamal": kamal, "inventory_hostname": "172.29.0.11"})
+    assert "secret_env" not in args and "registry" not in args and args["command"] == "versions"
