@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for kamal.deploy.kamal_lock: the module runs on the lock's host; with ``watchdog`` the controller
 side starts the lock's watchdog before an acquire and stops it after a release, inside the same task (two
-local tasks fewer per deploy)."""
+local tasks fewer per deploy). In a kamal inventory's run it fills what only the controller knows, when the task
+does not give it: who locks (git user.name), the controller's host name and its live pids."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kamal.deploy.plugins.plugin_utils import lock_watchdog
+from ansible_collections.kamal.deploy.plugins.plugin_utils import controller, lock_watchdog
 from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
 
 
@@ -25,6 +26,8 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         command = args.get("command", "status")
+        if task_vars.get("kamal") and command in ("acquire", "status"):
+            args = dict(self._controller_args(command, task_vars), **args)
         watched = bool(args.get("watchdog")) and command in ("acquire", "release") and not self._task.check_mode
         prefix = None
         if watched:
@@ -39,6 +42,16 @@ class ActionModule(ActionBase):
         if watched and command == "release":
             lock_watchdog.stop(prefix)
         return result
+
+    def _controller_args(self, command, task_vars):
+        # A run's lock (run_id) and a status read tell a dead owner on this controller from a live one; a manual
+        # lock has no owning process.
+        found = {}
+        if command == "status" or self._task.args.get("run_id"):
+            found.update(controller_host=controller.host_name(), live_pids=controller.live_pids())
+        if command == "acquire":
+            found["locked_by"] = controller.locked_by(self._templar.template(task_vars["kamal"])["project_dir"])
+        return found
 
     def _release_argv(self, args, task_vars):
         host = self._task.delegate_to or task_vars.get("inventory_hostname")

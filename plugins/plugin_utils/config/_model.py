@@ -378,6 +378,9 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
         for accessory in self.accessories:
             for key in accessory.env.secrets.values():
                 add(key)
+            if accessory.proxy:
+                add(accessory.proxy.ssl_certificate_pem)
+                add(accessory.proxy.ssl_private_key_pem)
             if accessory.registry:
                 add(accessory.registry.username_secret)
                 add(accessory.registry.password_secret)

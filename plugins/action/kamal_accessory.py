@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action for kamal.deploy.kamal_accessory: given an accessory ``name`` and the ``kamal`` variable of the kamal
+inventory, the module's arguments come from the plan (plugin_utils/plan.py) for this host, with the
+accessory's files read (and ``.erb`` ones rendered) here on the controller; arguments the task gives win.
+
+The plan reads what the prepare role and the playbook set: kamal_secret_values, kamal_needs_secrets and
+kamal_accessory_options (the command's own options). Without ``kamal`` the task's arguments go to the module
+as they are."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
+
+
+class ActionModule(ActionBase):
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        if "name" in args and task_vars.get("kamal"):
+            planned = self._planned(args, task_vars)
+            if "state" in args:  # the alias of command
+                planned.pop("command")
+            args = dict(planned, **args)
+        result.update(self._execute_module(module_name="kamal.deploy.kamal_accessory", module_args=args,
+                                           task_vars=task_vars))
+        return result
+
+    def _secrets_resolved(self, task_vars):
+        # Before the prepare role (rollback's version listing) no secret was read: the plan then passes none,
+        # as for commands that need none.
+        return "kamal_secret_values" in task_vars and bool(self._templar.template(task_vars.get("kamal_needs_secrets", True)))
+
+    def _planned(self, args, task_vars):
+        def var(name, default=None):
+            value = self._templar.template(task_vars.get(name, default))
+            return default if value is None else value
+
+        command = args.get("command", args.get("state", "boot"))
+        try:
+            return plan.accessory_args(
+                var("kamal"), args["name"], var("inventory_hostname"), command,
+                secrets=var("kamal_secret_values", {}), needs_secrets=self._secrets_resolved(task_vars),
+                options=var("kamal_accessory_options", {}))
+        except plan.PlanError as e:
+            raise AnsibleActionFail(str(e)) from None

@@ -1,0 +1,230 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The resolved plan: for one host and one role (or accessory), the exact arguments of its kamal_app (or
+kamal_accessory) call, computed on the controller from the ``kamal`` variable the inventory sets
+(``KamalConfig.to_dict()``) and the secret values the prepare role resolved.
+
+Pure functions: no Ansible, no I/O except reading accessory files (through ``read_file``, injected)."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from ansible_collections.kamal.deploy.plugins.plugin_utils import erb
+
+# Each command's own options (roles' kamal_app_options / kamal_accessory_options), passed on when given.
+APP_COMMAND_OPTIONS = ("exec_command", "exec_env", "reuse", "detach", "lines", "since", "grep", "container_id", "stop",
+                       "maintenance_message", "remove_images", "remove_app_directory", "prune_only")
+ACCESSORY_COMMAND_OPTIONS = ("force", "confirm", "lines", "since", "grep", "exec_command", "reuse")
+# Kamal's own labels on an accessory are the module's to set (from accessory_service), not the caller's.
+ACCESSORY_OWN_LABELS = ("service", "role", "destination")
+
+
+class PlanError(Exception):
+    """A plan that cannot be made: the message names the role or accessory, the setting and the fix."""
+
+
+def _secret(secrets, key, where):
+    try:
+        return secrets[key]
+    except KeyError:
+        raise PlanError("%s: the secret %s has no value (add it to .kamal/secrets)" % (where, key)) from None
+
+
+def secret_env(env, secrets, where):
+    """Container variable -> secret value, for an env's ``secret`` entries (``NAME`` or ``NAME:KEY``)."""
+    return {var: _secret(secrets, key, where) for var, key in (env.get("secrets") or {}).items()}
+
+
+def registry_login(kamal, secrets, needs_secrets=True):
+    """``docker login`` on the servers before a pull, or None: none for a local registry, for ssh delivery,
+    without a username (a public image needs no login), or when the command reads no secret."""
+    registry = kamal["registry"]
+    if (registry.get("local") or kamal.get("image_delivery") == "ssh" or not needs_secrets
+            or not (registry.get("username") or registry.get("username_secret"))):
+        return None
+    return {"server": registry.get("server"),
+            "username": registry.get("username") or _secret(secrets, registry.get("username_secret"), "registry/username"),
+            "password": registry.get("password") or secrets.get(registry.get("password_secret"))}
+
+
+def route(proxy, secrets, where, unresolved_ok=False):
+    """A role's or accessory's proxy settings as the modules' ``proxy`` option: ssl is ``tls``, certificate
+    secret names become their values; unset settings are left out so the module's defaults apply.
+    ``unresolved_ok``: a command that read no secret routes without the certificate rather than failing."""
+
+    def pem(name, setting):
+        if not name or (unresolved_ok and name not in secrets):
+            return None
+        return _secret(secrets, name, "%s/proxy/ssl/%s" % (where, setting))
+
+    settings = {
+        "hosts": proxy.get("hosts"),
+        "path_prefixes": proxy.get("path_prefixes"),
+        "strip_path_prefix": proxy.get("strip_path_prefix"),
+        "app_port": proxy.get("app_port"),
+        "tls": proxy.get("ssl"),
+        "tls_certificate_pem": pem(proxy.get("ssl_certificate_pem"), "certificate_pem"),
+        "tls_private_key_pem": pem(proxy.get("ssl_private_key_pem"), "private_key_pem"),
+        "ssl_redirect": proxy.get("ssl_redirect"),
+        "forward_headers": proxy.get("forward_headers"),
+        "response_timeout": proxy.get("response_timeout"),
+        "buffering": proxy.get("buffering"),
+        "healthcheck": proxy.get("healthcheck"),
+        "log_request_headers": proxy.get("log_request_headers"),
+        "log_response_headers": proxy.get("log_response_headers"),
+    }
+    return {name: value for name, value in settings.items() if value is not None}
+
+
+def _named(items, name, kind):
+    found = next((item for item in items if item["name"] == name), None)
+    if found is None:
+        raise PlanError("No %s by the name of '%s' in the config (%s: %s)"
+                        % (kind, name, kind + "s", ", ".join(item["name"] for item in items) or "none"))
+    return found
+
+
+def _command_options(options, names):
+    return {name: options[name] for name in names if name in options}
+
+
+def app_args(kamal, role_name, host, command="boot", version=None, secrets=None, needs_secrets=True, performer=None,
+             skip_prune=False, options=None):
+    """The kamal_app arguments for ``role_name`` on ``host``: the role's full spec for every command (start
+    re-routes, exec runs a container like the role's, remove and stop need the route)."""
+    secrets, options = secrets or {}, options or {}
+    role = _named(kamal["roles"], role_name, "role")
+    where = "servers/%s" % role_name
+    env = role["env"][host]
+    args = {
+        "command": command,
+        "service": kamal["service"],
+        "role": role_name,
+        "image": kamal["repository"],
+        "host": host,
+        "env": env["clear"],
+        "logging": {"driver": role["logging"]["driver"], "options": role["logging"]["options"]},
+        "volumes": kamal["volumes"],
+        "labels": role["labels"],
+        "options": role["options"],
+        "readiness_delay": kamal["readiness_delay"],
+        "deploy_timeout": kamal["deploy_timeout"],
+        "min_uptime": kamal.get("min_uptime") or 0,
+        "drain_timeout": kamal["drain_timeout"],
+        "retain_containers": options["retain"] if "retain" in options else kamal["retain_containers"],
+        "stop_stale": command == "boot",
+        "prune": command == "boot" and not skip_prune,
+        "performer": performer,
+    }
+    if kamal.get("destination"):
+        args["destination"] = kamal["destination"]
+    if version:
+        args["version"] = version
+    login = registry_login(kamal, secrets, needs_secrets)
+    if login:
+        args["registry"] = login
+    # Without secrets (commands that boot nothing) the env file on the server is left as it is.
+    if needs_secrets:
+        args["secret_env"] = secret_env(env, secrets, where + "/env")
+    if role.get("cmd"):
+        args["cmd"] = role["cmd"]
+    if role.get("running_proxy"):
+        args["proxy"] = route(role["proxy"], secrets, where)
+    if role.get("effective_stop_timeout"):
+        args["stop_timeout"] = role["effective_stop_timeout"]
+    args.update(_command_options(options, APP_COMMAND_OPTIONS))
+    return args
+
+
+def accessory_registry(kamal, accessory, secrets, needs_secrets=True):
+    """Kamal: the image is prefixed by the accessory's own registry only; the root registry logs in (and is
+    used) when the image names it. Only commands that pull log in; the others need the server for the name."""
+    root = kamal["registry"]
+    config = accessory.get("registry")
+    image = accessory.get("image") or ""
+    if not config and root.get("server") and image.startswith(root["server"] + "/"):
+        config = root
+    if not config or not config.get("server"):
+        return None
+    username = password = None
+    if needs_secrets:
+        username = config.get("username") or secrets.get(config.get("username_secret"))
+        password = config.get("password") or secrets.get(config.get("password_secret"))
+    return {"server": config["server"], "username": username, "password": password}
+
+
+def _read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def accessory_files(accessory, secrets, read_file=_read_bytes, environ=None):
+    """The accessory's files, read on the controller; ``.erb`` ones rendered with the accessory's env
+    (``ENV["NAME"]``; the accessory's env wins over the controller's environment, as in Kamal)."""
+    where = "accessories/%s" % accessory["name"]
+    files = []
+    for entry in accessory.get("files") or []:
+        try:
+            content = read_file(entry["local"])
+        except OSError as e:
+            raise PlanError("%s/files: cannot read %s: %s" % (where, entry["local"], e.strerror or e)) from None
+        if entry.get("template"):
+            env = dict(os.environ if environ is None else environ)
+            env.update({str(k): str(v) for k, v in accessory["env"]["clear"].items()})
+            # A command that reads no secret renders without them: ENV.fetch of one fails, naming it.
+            env.update({var: str(secrets[key]) for var, key in accessory["env"]["secrets"].items() if key in secrets})
+            try:
+                content = erb.render(content.decode("utf-8"), env, entry["local"]).encode("utf-8")
+            except (erb.ErbError, UnicodeDecodeError) as e:
+                raise PlanError(str(e)) from None
+        files.append({"content_b64": base64.b64encode(content).decode("ascii"), "remote": entry["remote"],
+                      "mode": entry.get("mode"), "owner": entry.get("owner"), "options": entry.get("options")})
+    return files
+
+
+def accessory_args(kamal, name, host, command="boot", secrets=None, needs_secrets=True, options=None,
+                   read_file=_read_bytes, environ=None):
+    """The kamal_accessory arguments for accessory ``name`` on ``host``."""
+    secrets, options = secrets or {}, options or {}
+    accessory = _named(kamal["accessories"], name, "accessory")
+    where = "accessories/%s" % name
+    args = {
+        "command": command,
+        "service": kamal["service"],
+        "name": name,
+        "accessory_service": accessory["service_name"],
+        "image": accessory["image"],
+        "host": host,
+        "network": accessory["network"],
+        "env": accessory["env"]["clear"],
+        "labels": {k: v for k, v in accessory["labels"].items() if k not in ACCESSORY_OWN_LABELS},
+        "options": accessory["options"],
+        "files": accessory_files(accessory, secrets, read_file, environ),
+        # local, remote, mode, owner and options of each entry are what the module reads.
+        "directories": accessory["directories"],
+        "volumes": accessory["volumes"],
+    }
+    if kamal.get("destination"):
+        args["destination"] = kamal["destination"]
+    registry = accessory_registry(kamal, accessory, secrets, needs_secrets)
+    if registry:
+        args["registry"] = registry
+    if accessory.get("port"):
+        args["port"] = accessory["port"]
+    if needs_secrets:
+        args["secret_env"] = secret_env(accessory["env"], secrets, where + "/env")
+    if accessory.get("cmd"):
+        args["cmd"] = accessory["cmd"]
+    logging = kamal["logging"]
+    if logging.get("driver") or logging.get("options"):
+        args["logging"] = {"driver": logging.get("driver"), "options": logging.get("options")}
+    if accessory.get("proxy"):
+        # As for a role: with proxy.ssl certificate_pem/private_key_pem the route carries the certificate, not
+        # just tls (Caddy would otherwise fall back to ACME). Commands that read no secret (stop, details...)
+        # route without it, as they always did.
+        args["proxy"] = route(accessory["proxy"], secrets, where, unresolved_ok=not needs_secrets)
+    args.update(_command_options(options, ACCESSORY_COMMAND_OPTIONS))
+    return args

@@ -1,0 +1,68 @@
+"""The kamal_app and kamal_accessory actions: with the kamal inventory's variable, the module gets the plan's
+arguments, the task's own winning, and the playbook's command options templated (omitted ones left out)."""
+import json
+from unittest import mock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from ansible_collections.kamal.deploy.plugins.action import kamal_accessory, kamal_app
+from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
+
+from test_plan import ACCESSORY_CONFIG, LAB_CONFIG, load
+
+
+def run_action(action_class, args, task_vars):
+    task = mock.MagicMock(args=args, async_val=0, check_mode=False, diff=False, delegate_to=None)
+    action = action_class(task, mock.MagicMock(), mock.MagicMock(), DataLoader(), Templar(loader=DataLoader(), variables=task_vars),
+                          mock.MagicMock())
+    with mock.patch.object(action, "_execute_module", return_value={"changed": True}) as execute:
+        result = action.run(task_vars=task_vars)
+    assert execute.call_count == 1
+    kwargs = execute.call_args.kwargs
+    return result, kwargs["module_name"], kwargs["module_args"]
+
+
+def test_the_app_action_passes_the_plan_with_the_playbooks_options_and_the_tasks_own_arguments(tmp_path):
+    kamal = load(tmp_path, LAB_CONFIG)
+    task_vars = {"kamal": kamal, "inventory_hostname": "172.29.0.11", "kamal_version": "v1", "kamal_performer": "me",
+                 "kamal_secret_values": {"KAMAL_REGISTRY_PASSWORD": "pw", "APP_SECRET": "s"}, "lines_given": 7,
+                 # Playbook vars are templates Ansible trusts.
+                 "kamal_app_options": {"lines": trust_as_template("{{ lines_given }}"),
+                                       "grep": trust_as_template("{{ grep | default(omit) }}")}}
+    result, name, args = run_action(kamal_app.ActionModule, {"command": "logs", "role": "web", "drain_timeout": 1}, task_vars)
+    expected = plan.app_args(kamal, "web", "172.29.0.11", "logs", version="v1", secrets=task_vars["kamal_secret_values"],
+                             performer="me", options={"lines": 7})
+    expected["drain_timeout"] = 1
+    assert (name, result["changed"]) == ("kamal.deploy.kamal_app", True)
+    assert json.loads(json.dumps(args)) == expected and args["lines"] == 7 and "grep" not in args
+
+
+def test_without_the_kamal_variable_the_tasks_arguments_go_to_the_module_as_they_are():
+    given = {"command": "boot", "service": "app", "role": "web", "image": "app"}
+    args = run_action(kamal_app.ActionModule, dict(given), {"inventory_hostname": "h"})[2]
+    assert args == given
+
+
+def test_a_plan_that_cannot_be_made_fails_the_task_with_its_reason(tmp_path):
+    task_vars = {"kamal": load(tmp_path, LAB_CONFIG), "inventory_hostname": "172.29.0.11", "kamal_secret_values": {}}
+    with pytest.raises(AnsibleActionFail, match="the secret APP_SECRET has no value"):
+        run_action(kamal_app.ActionModule, {"command": "boot", "role": "web"}, task_vars)
+
+
+def test_the_accessory_action_passes_the_plan_for_its_host(tmp_path):
+    kamal = load(tmp_path, ACCESSORY_CONFIG, files={"config/cache.conf.erb": "x", "config/plain.txt": "y"})
+    task_vars = {"kamal": kamal, "inventory_hostname": "1.1.1.1", "kamal_needs_secrets": False,
+                 "kamal_accessory_options": {"force": trust_as_template("{{ true | bool }}")}}
+    _result, name, args = run_action(kamal_accessory.ActionModule, {"command": "reboot", "service": "app", "name": "mirror"}, task_vars)
+    assert name == "kamal.deploy.kamal_accessory"
+    assert args == plan.accessory_args(kamal, "mirror", "1.1.1.1", "reboot", needs_secrets=False, options={"force": True})
+
+
+def test_before_the_prepare_role_resolved_secrets_the_plan_passes_none(tmp_path):
+    kamal = load(tmp_path, LAB_CONFIG)
+    _result, _name, args = run_action(kamal_app.ActionModule, {"command": "versions", "role": "web"},
+                                      {"kamal": kamal, "inventory_hostname": "172.29.0.11"})
+    assert "secret_env" not in args and "registry" not in args and args["command"] == "versions"
