@@ -233,7 +233,7 @@ def test_a_destination_is_passed_and_labels_carry_it(tmp_path):
 
 def test_ssh_delivery_and_local_registries_log_in_nowhere(tmp_path):
     kamal = load(tmp_path, LAB_CONFIG.replace('registry: {server: "172.29.0.1:5000", username: lab, password: [KAMAL_REGISTRY_PASSWORD]}',
-                                              "image_delivery: ssh"))
+                                              "x-kamal-deploy: {image_delivery: ssh}"))
     assert "registry" not in plan.app_args(kamal, "web", "172.29.0.11", secrets=SECRETS)
     kamal = load(tmp_path, LAB_CONFIG.replace('server: "172.29.0.1:5000"', 'server: "localhost:5555"'))
     assert "registry" not in plan.app_args(kamal, "web", "172.29.0.11", secrets=SECRETS)
