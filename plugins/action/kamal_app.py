@@ -15,9 +15,12 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
 
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
+
 
 class ActionModule(ActionBase):
 
+    @action_boundary
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)

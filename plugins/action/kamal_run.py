@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils import controller
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
 
 ARGUMENT_SPEC = {
     "project_dir": {"type": "path", "required": True},
@@ -20,6 +21,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
+    @action_boundary
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
