@@ -7,14 +7,14 @@ accessory's files read (and ``.erb`` ones rendered) here on the controller; argu
 
 The plan reads what the prepare role and the playbook set: kamal_secret_values, kamal_needs_secrets and
 kamal_accessory_options (the command's own options). Without ``kamal`` the task's arguments go to the module
-as they are."""
+as they are. The result gets ``output``: what the command prints (plugin_utils/output.py)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
+from ansible_collections.kamal.deploy.plugins.plugin_utils import output, plan
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
 
@@ -33,6 +33,9 @@ class ActionModule(ActionBase):
             args = dict(planned, **args)
         result.update(self._execute_module(module_name="kamal.deploy.kamal_accessory", module_args=args,
                                            task_vars=task_vars))
+        if not result.get("failed"):
+            # What the role prints (None: nothing).
+            result["output"] = output.accessory_output(args.get("command", args.get("state", "boot")), result)
         return result
 
     def _secrets_resolved(self, task_vars):

@@ -6,14 +6,15 @@ module's arguments come from the plan (plugin_utils/plan.py) for this host; argu
 
 The plan reads what the prepare role and the playbook set: kamal_version, kamal_secret_values,
 kamal_needs_secrets, kamal_performer, kamal_skip_prune and kamal_app_options (the command's own options).
-Without ``kamal`` (an ad hoc call, another inventory) the task's arguments go to the module as they are."""
+Without ``kamal`` (an ad hoc call, another inventory) the task's arguments go to the module as they are.
+The result gets ``output``: what the command prints (plugin_utils/output.py)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
+from ansible_collections.kamal.deploy.plugins.plugin_utils import output, plan
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
 
@@ -28,6 +29,8 @@ class ActionModule(ActionBase):
         if "role" in args and task_vars.get("kamal"):
             args = dict(self._planned(args, task_vars), **args)
         result.update(self._execute_module(module_name="kamal.deploy.kamal_app", module_args=args, task_vars=task_vars))
+        if not result.get("failed"):
+            result["output"] = output.app_output(args.get("command", "boot"), result)  # what the role prints
         return result
 
     def _secrets_resolved(self, task_vars):

@@ -44,6 +44,8 @@ class ActionModule(ActionBase):
     @action_boundary
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        if (task_vars or {}).get("kamal"):
+            self._task.args = dict(self._from_config(task_vars), **self._task.args)
         _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         name = args["name"]
         try:
@@ -70,3 +72,15 @@ class ActionModule(ActionBase):
             outcome["msg"] = "Ran hook %s" % name
         result.update(outcome)
         return result
+
+    def _from_config(self, task_vars):
+        """In a kamal inventory's run: the project, the service and this run's version and secrets (hooks.py
+        gives the secrets only to the hooks that get them)."""
+        kamal = self._templar.template(task_vars["kamal"])
+        found = {"project_dir": kamal["project_dir"], "hooks_path": kamal["hooks_path"], "service": kamal["service"],
+                 "version": self._templar.template(task_vars["kamal_version"]) if "kamal_version" in task_vars else kamal.get("version"),
+                 "secrets": self._templar.template(task_vars.get("kamal_secret_values")) or {}}
+        for key in ("hooks_output", "destination"):
+            if kamal.get(key):
+                found[key] = kamal[key]
+        return found

@@ -66,3 +66,19 @@ def test_before_the_prepare_role_resolved_secrets_the_plan_passes_none(tmp_path)
     _result, _name, args = run_action(kamal_app.ActionModule, {"command": "versions", "role": "web"},
                                       {"kamal": kamal, "inventory_hostname": "172.29.0.11"})
     assert "secret_env" not in args and "registry" not in args and args["command"] == "versions"
+
+
+def test_the_hook_action_takes_the_project_service_version_and_secrets_from_the_config(tmp_path):
+    from ansible_collections.kamal.deploy.plugins.action import kamal_hook  # pylint: disable=import-outside-toplevel
+    kamal = load(tmp_path, LAB_CONFIG)
+    task = mock.MagicMock(args={"name": "pre-deploy", "hosts": ["172.29.0.11"], "command": "deploy"}, async_val=0,
+                          check_mode=False, diff=False)
+    task_vars = {"kamal": kamal, "kamal_version": "v2", "kamal_secret_values": {"APP_SECRET": "s"}}
+    action = kamal_hook.ActionModule(task, mock.MagicMock(), mock.MagicMock(), DataLoader(),
+                                     Templar(loader=DataLoader(), variables=task_vars), mock.MagicMock())
+    with mock.patch.object(kamal_hook.hooks, "run_hook", return_value={"ran": False, "skipped_reason": "missing"}) as run_hook:
+        action.run(task_vars=task_vars)
+    kwargs = run_hook.call_args.kwargs
+    assert (kwargs["project_dir"], kwargs["service"], kwargs["version"], kwargs["secrets"]) == (
+        str(tmp_path), "dz1234", "v2", {"APP_SECRET": "s"})
+    assert kwargs["hooks_path"] == ".kamal/hooks" and kwargs["destination"] is None
