@@ -12,14 +12,13 @@ as they are. The result gets ``output``: what the command prints (plugin_utils/o
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils import output, plan
 
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import PlannedAction, action_boundary
 
 
-class ActionModule(ActionBase):
+class ActionModule(PlannedAction):
 
     @action_boundary
     def run(self, tmp=None, task_vars=None):
@@ -38,21 +37,15 @@ class ActionModule(ActionBase):
             result["output"] = output.accessory_output(args.get("command", args.get("state", "boot")), result)
         return result
 
-    def _secrets_resolved(self, task_vars):
-        # Before the prepare role (rollback's version listing) no secret was read: the plan then passes none,
-        # as for commands that need none.
-        return "kamal_secret_values" in task_vars and bool(self._templar.template(task_vars.get("kamal_needs_secrets", True)))
-
     def _planned(self, args, task_vars):
         def var(name, default=None):
-            value = self._templar.template(task_vars.get(name, default))
-            return default if value is None else value
+            return self.task_var(task_vars, name, default)
 
         command = args.get("command", args.get("state", "boot"))
         try:
             return plan.accessory_args(
                 var("kamal"), args["name"], var("inventory_hostname"), command,
-                secrets=var("kamal_secret_values", {}), needs_secrets=self._secrets_resolved(task_vars),
+                secrets=var("kamal_secret_values", {}), needs_secrets=self.secrets_resolved(task_vars),
                 options=var("kamal_accessory_options", {}))
         except plan.PlanError as e:
             raise AnsibleActionFail(str(e)) from None

@@ -12,14 +12,13 @@ The result gets ``output``: what the command prints (plugin_utils/output.py)."""
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils import output, plan
 
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import PlannedAction, action_boundary
 
 
-class ActionModule(ActionBase):
+class ActionModule(PlannedAction):
 
     @action_boundary
     def run(self, tmp=None, task_vars=None):
@@ -33,21 +32,15 @@ class ActionModule(ActionBase):
             result["output"] = output.app_output(args.get("command", "boot"), result)  # what the role prints
         return result
 
-    def _secrets_resolved(self, task_vars):
-        # Before the prepare role (rollback's version listing) no secret was read: the plan then passes none,
-        # as for commands that need none.
-        return "kamal_secret_values" in task_vars and bool(self._templar.template(task_vars.get("kamal_needs_secrets", True)))
-
     def _planned(self, args, task_vars):
         def var(name, default=None):
-            value = self._templar.template(task_vars.get(name, default))
-            return default if value is None else value
+            return self.task_var(task_vars, name, default)
 
         try:
             return plan.app_args(
                 var("kamal"), args["role"], var("inventory_hostname"), args.get("command", "boot"),
                 version=var("kamal_version"), secrets=var("kamal_secret_values", {}),
-                needs_secrets=self._secrets_resolved(task_vars), performer=var("kamal_performer"),
+                needs_secrets=self.secrets_resolved(task_vars), performer=var("kamal_performer"),
                 skip_prune=bool(var("kamal_skip_prune", False)), options=var("kamal_app_options", {}))
         except plan.PlanError as e:
             raise AnsibleActionFail(str(e)) from None

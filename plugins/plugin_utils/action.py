@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 
 from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError, failure
 
@@ -47,3 +48,18 @@ def action_boundary(run):
             raise AnsibleActionFail(message, result=fields) from (None if isinstance(exc, KamalError) else exc)
 
     return guarded
+
+
+class PlannedAction(ActionBase):
+    """What the actions in front of kamal_app and kamal_accessory share: reading the play's variables the plan needs.
+
+    The plan itself (plugin_utils/plan.py) is pure; this only fetches its inputs from task_vars."""
+
+    def task_var(self, task_vars, name, default=None):
+        value = self._templar.template(task_vars.get(name, default))
+        return default if value is None else value
+
+    def secrets_resolved(self, task_vars):
+        """Before the prepare role (rollback's version listing) no secret was read: the plan then passes none,
+        as for commands that need none."""
+        return "kamal_secret_values" in task_vars and bool(self.task_var(task_vars, "kamal_needs_secrets", True))
