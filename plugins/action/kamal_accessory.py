@@ -11,41 +11,28 @@ as they are. The result gets ``output``: what the command prints (plugin_utils/o
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-
 from ansible_collections.kamal.deploy.plugins.plugin_utils import output, plan
-
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import PlannedAction, action_boundary
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import PlannedAction
 
 
 class ActionModule(PlannedAction):
+    MODULE = "kamal.deploy.kamal_accessory"
+    SUBJECT = "name"
 
-    @action_boundary
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        if "name" in args and task_vars.get("kamal"):
-            planned = self._planned(args, task_vars)
-            if "state" in args:  # the alias of command
-                planned.pop("command")
-            args = dict(planned, **args)
-        result.update(self._execute_module(module_name="kamal.deploy.kamal_accessory", module_args=args,
-                                           task_vars=task_vars))
-        if not result.get("failed"):
-            # What the role prints (None: nothing).
-            result["output"] = output.accessory_output(args.get("command", args.get("state", "boot")), result)
-        return result
+    def command_of(self, args):
+        return args.get("command", args.get("state", "boot"))  # state: the module's alias of command
 
-    def _planned(self, args, task_vars):
+    def planned_args(self, args, task_vars):
         def var(name, default=None):
             return self.task_var(task_vars, name, default)
 
-        command = args.get("command", args.get("state", "boot"))
-        try:
-            return plan.accessory_args(
-                var("kamal"), args["name"], var("inventory_hostname"), command,
-                secrets=var("kamal_secret_values", {}), needs_secrets=self.secrets_resolved(task_vars),
-                options=var("kamal_accessory_options", {}))
-        except plan.PlanError as e:
-            raise AnsibleActionFail(str(e)) from None
+        planned = plan.accessory_args(
+            var("kamal"), args["name"], var("inventory_hostname"), self.command_of(args),
+            secrets=var("kamal_secret_values", {}), needs_secrets=self.secrets_resolved(task_vars),
+            options=var("kamal_accessory_options", {}))
+        if "state" in args:  # the task spells the command with the alias: the module takes one of the two
+            planned.pop("command")
+        return planned
+
+    def output(self, command, result):
+        return output.accessory_output(command, result)  # None: nothing to print

@@ -11,36 +11,23 @@ The result gets ``output``: what the command prints (plugin_utils/output.py)."""
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-
 from ansible_collections.kamal.deploy.plugins.plugin_utils import output, plan
-
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import PlannedAction, action_boundary
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import PlannedAction
 
 
 class ActionModule(PlannedAction):
+    MODULE = "kamal.deploy.kamal_app"
+    SUBJECT = "role"
 
-    @action_boundary
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        if "role" in args and task_vars.get("kamal"):
-            args = dict(self._planned(args, task_vars), **args)
-        result.update(self._execute_module(module_name="kamal.deploy.kamal_app", module_args=args, task_vars=task_vars))
-        if not result.get("failed"):
-            result["output"] = output.app_output(args.get("command", "boot"), result)  # what the role prints
-        return result
-
-    def _planned(self, args, task_vars):
+    def planned_args(self, args, task_vars):
         def var(name, default=None):
             return self.task_var(task_vars, name, default)
 
-        try:
-            return plan.app_args(
-                var("kamal"), args["role"], var("inventory_hostname"), args.get("command", "boot"),
-                version=var("kamal_version"), secrets=var("kamal_secret_values", {}),
-                needs_secrets=self.secrets_resolved(task_vars), performer=var("kamal_performer"),
-                skip_prune=bool(var("kamal_skip_prune", False)), options=var("kamal_app_options", {}))
-        except plan.PlanError as e:
-            raise AnsibleActionFail(str(e)) from None
+        return plan.app_args(
+            var("kamal"), args["role"], var("inventory_hostname"), self.command_of(args),
+            version=var("kamal_version"), secrets=var("kamal_secret_values", {}),
+            needs_secrets=self.secrets_resolved(task_vars), performer=var("kamal_performer"),
+            skip_prune=bool(var("kamal_skip_prune", False)), options=var("kamal_app_options", {}))
+
+    def output(self, command, result):
+        return output.app_output(command, result)

@@ -18,6 +18,7 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError, failure
+from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
 
 
 def describe_task(action):
@@ -51,9 +52,38 @@ def action_boundary(run):
 
 
 class PlannedAction(ActionBase):
-    """What the actions in front of kamal_app and kamal_accessory share: reading the play's variables the plan needs.
+    """The action in front of kamal_app and kamal_accessory: when the task names its ``SUBJECT`` (a role, an
+    accessory) and the kamal inventory's ``kamal`` variable is there, the module's arguments come from the plan
+    (plugin_utils/plan.py, pure) for this host; arguments the task gives win. The result gets ``output``, what the
+    command prints. Subclasses name the module, the subject and how to call the plan and the output."""
 
-    The plan itself (plugin_utils/plan.py) is pure; this only fetches its inputs from task_vars."""
+    MODULE = None   # the module this action runs
+    SUBJECT = None  # the task argument that names what the plan is for
+
+    def command_of(self, args):
+        return args.get("command", "boot")
+
+    def planned_args(self, args, task_vars):
+        raise NotImplementedError
+
+    def output(self, command, result):
+        raise NotImplementedError
+
+    @action_boundary
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        if self.SUBJECT in args and task_vars.get("kamal"):
+            try:
+                planned = self.planned_args(args, task_vars)
+            except plan.PlanError as e:
+                raise AnsibleActionFail(str(e)) from None
+            args = dict(planned, **args)
+        result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
+        if not result.get("failed"):
+            result["output"] = self.output(self.command_of(args), result)
+        return result
 
     def task_var(self, task_vars, name, default=None):
         value = self._templar.template(task_vars.get(name, default))
