@@ -107,13 +107,13 @@ bench: collection lab
 	KAMAL_PROXY_TEST_SWITCHES=300 $(PYTEST) -q -s tests/integration/test_proxy.py -k switch_under_load && \
 	$(BIN)/python bench/delivery.py && \
 	$(LAB) up --servers 10 --no-extras && \
-	$(BIN)/python bench/vs_kamal.py --servers 1,3,10 --runs 5 --delays 0,7; \
+	$(BIN)/python bench/vs_kamal.py --servers 1,3,10 --runs 5 --delays 0,7 --web; \
 	} || status=$$?; \
 	$(LAB) up; exit $$status
 
 bench-quick: collection lab
 	@$(call timed,bench-quick) \
-	$(BIN)/python bench/vs_kamal.py --servers 1,3 --runs 3 --delays 0 && \
+	$(BIN)/python bench/vs_kamal.py --servers 1,3 --runs 3 --delays 0 --web && \
 	$(BIN)/python bench/overhead.py
 
 clean:

