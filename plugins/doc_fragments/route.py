@@ -91,7 +91,9 @@ options:
             description: Seconds one probe may take. Unset means 5.
             type: int
       log_request_headers:
-        description: Request headers written to the access log.
+        description:
+          - Request headers written to the access log. An empty list logs none.
+          - Unset means C(Cache-Control), C(Last-Modified) and C(User-Agent) (Kamal's default).
         type: list
         elements: str
       log_response_headers:
@@ -179,7 +181,9 @@ options:
             description: Seconds one probe may take. Unset means 5.
             type: int
       log_request_headers:
-        description: Request headers written to the access log.
+        description:
+          - Request headers written to the access log. An empty list logs none.
+          - Unset means C(Cache-Control), C(Last-Modified) and C(User-Agent) (Kamal's default).
         type: list
         elements: str
       log_response_headers:
@@ -286,7 +290,9 @@ options:
             description: Seconds one probe may take. Unset means 5.
             type: int
       log_request_headers:
-        description: Request headers written to the access log.
+        description:
+          - Request headers written to the access log. An empty list logs none.
+          - Unset means C(Cache-Control), C(Last-Modified) and C(User-Agent) (Kamal's default).
         type: list
         elements: str
       log_response_headers:

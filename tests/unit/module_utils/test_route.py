@@ -36,7 +36,7 @@ DEFAULTS = {
     "buffering": {"requests": True, "responses": True, "memory": 1000000, "max_request_body": 0,
                   "max_response_body": 0},
     "healthcheck": {"path": "/up", "interval": 1, "timeout": 5},
-    "log_request_headers": [], "log_response_headers": [],
+    "log_request_headers": ["Cache-Control", "Last-Modified", "User-Agent"], "log_response_headers": [],
 }
 
 # Valid routes as the roles pass them, and what the proxy backend made of them before the spec was shared
@@ -212,12 +212,14 @@ def test_the_route_suboptions_read_the_same_in_every_section():
     (["healthcheck", "path"], "C(%s)" % _caddy.DEFAULT_HEALTHCHECK["path"]),
     (["healthcheck", "interval"], _caddy.DEFAULT_HEALTHCHECK["interval"]),
     (["healthcheck", "timeout"], _caddy.DEFAULT_HEALTHCHECK["timeout"]),
+    (["log_request_headers"], "C(%s), C(%s) and C(%s)" % _caddy.DEFAULT_LOG_REQUEST_HEADERS),
 ])
 def test_the_documented_unset_values_are_the_proxy_backends_defaults(path, default):
     option = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["proxy"]
     for key in path:
         option = option["suboptions"][key]
-    assert "Unset means %s" % default in option["description"]
+    description = option["description"]
+    assert "Unset means %s" % default in (" ".join(description) if isinstance(description, list) else description)
 
 
 def test_the_public_route_shows_secrets_only_as_digests_of_the_no_log_keys():
