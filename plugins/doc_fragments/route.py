@@ -108,8 +108,6 @@ options:
   proxy:
     description:
       - The accessory's proxy settings; the container is registered with the proxy under its name.
-      - Also takes the config model's keys the accessory role passes along (C(ssl), C(ssl_certificate_pem),
-        C(ssl_private_key_pem), C(custom_ssl_certificate), C(run), C(raw)).
     type: dict
     suboptions:
       hosts:
@@ -190,24 +188,6 @@ options:
         description: Response headers written to the access log.
         type: list
         elements: str
-      ssl:
-        description: Kamal's name of C(tls), as the config model writes it; used when C(tls) is unset.
-        type: bool
-      ssl_certificate_pem:
-        description: The config model's name of the secret holding the certificate; not used here.
-        type: str
-      ssl_private_key_pem:
-        description: The config model's name of the secret holding the key; not used here.
-        type: str
-      custom_ssl_certificate:
-        description: The config model's flag for a custom certificate; not used here.
-        type: bool
-      run:
-        description: The proxy container's C(run) settings from the config model; not used here.
-        type: dict
-      raw:
-        description: The accessory's C(proxy) section as written in deploy.yml; not used here.
-        type: dict
 """
 
     # kamal_proxy's option route: extends_documentation_fragment: kamal.deploy.route.named

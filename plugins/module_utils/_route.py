@@ -50,18 +50,6 @@ SECRET_KEYS = tuple(key for key, option in ROUTE_OPTIONS.items() if option.get("
 # kamal_proxy names the route itself; the other modules derive the name from the service.
 NAME_OPTION = dict(name=dict(type="str", required=True))
 
-# The accessory role passes the config model's proxy settings as they are (Proxy.to_dict()), so the
-# accessory also accepts the model's own keys. Only ``ssl`` (Kamal's name of ``tls``) is used; the
-# certificate keys there are secret NAMES (not PEMs), and ``run``/``raw`` are the proxy container's business.
-CONFIG_MODEL_OPTIONS = dict(
-    ssl=dict(type="bool"),
-    ssl_certificate_pem=dict(type="str", no_log=False),
-    ssl_private_key_pem=dict(type="str", no_log=False),
-    custom_ssl_certificate=dict(type="bool"),
-    run=dict(type="dict"),
-    raw=dict(type="dict"),
-)
-
 
 def _option(options):
     return dict(type="dict", options=copy.deepcopy(options))
@@ -73,8 +61,8 @@ def app_option_spec():
 
 
 def accessory_option_spec():
-    """kamal_accessory's ``proxy``: the route, and the config model's keys the accessory role passes along."""
-    return _option(dict(ROUTE_OPTIONS, **CONFIG_MODEL_OPTIONS))
+    """kamal_accessory's ``proxy``: the same route (the plan makes it from the accessory's deploy.yml section)."""
+    return _option(ROUTE_OPTIONS)
 
 
 def named_option_spec():
@@ -85,14 +73,11 @@ def named_option_spec():
 def route(name, option):
     """The route ``_proxy.ensure_route`` takes (``_caddy.normalize_route`` checks it and fills the defaults).
 
-    ``option`` is a module's validated route option; unset values stay None. ``ssl`` is the config model's
-    name of ``tls`` (kamal_accessory)."""
+    ``option`` is a module's validated route option; unset values stay None."""
     option = option or {}
     result = {"name": name}
     for key in ROUTE_KEYS:
         result[key] = copy.deepcopy(option.get(key))  # the module's params stay untouched
-    if result["tls"] is None:
-        result["tls"] = option.get("ssl")
     return result
 
 
