@@ -5,9 +5,9 @@
 Kamal's deploy.yml ``proxy:`` section into it.
 
 kamal_app (option ``proxy``), kamal_accessory (option ``proxy``) and kamal_proxy (option ``route``) take
-the same suboptions, documented once per option name in ``doc_fragments/route.py``. The config model
-validates and translates deploy.yml's ``proxy:`` with KAMAL_KEYS and from_kamal(); the plan turns the result
-into the modules' option. No other file names the route's keys.
+the same suboptions, documented once per option name in ``doc_fragments/route.py``. The config model (its
+validator and Proxy) reads deploy.yml's ``proxy:`` through KAMAL_KEYS and from_kamal(), and the plan turns
+the result into the modules' option, so neither names a route key.
 
 The spec carries no defaults: an unset suboption stays ``None`` and ``_caddy.normalize_route`` fills in
 Kamal's default, so the defaults live in one place (``_caddy``) and every module gets the same ones.
@@ -158,7 +158,8 @@ def from_kamal(proxy, to_s=str):
             result[route_key] = value
     ssl = proxy.get("ssl")
     ssl_secrets = {key: ssl[key] for key in KAMAL_SSL_KEYS if ssl.get(key)} if isinstance(ssl, dict) else {}
-    # What Kamal sets on every deploy whatever deploy.yml says, and the empty lists and hash Kamal starts from.
+    # What Kamal sets on every deploy when deploy.yml leaves it out (the backend's values), and the empty lists
+    # and hash Kamal starts from.
     result["tls"] = bool(result["tls"])
     for key in ("hosts", "path_prefixes"):
         result[key] = result[key] or []

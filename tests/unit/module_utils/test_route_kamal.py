@@ -137,6 +137,10 @@ def test_kamal_fills_what_the_proxy_backend_fills_so_there_is_one_set_of_default
     assert stored == bare
 
 
+def test_the_proxy_backend_knows_the_keys_of_the_spec():
+    assert _caddy.ROUTE_KEYS == ("name",) + _route.ROUTE_KEYS
+
+
 def test_every_route_key_has_a_kamal_key_and_every_kamal_key_a_type():
     set_by_kamal = set(_route.KAMAL_SSL_KEYS.values())
     for route_key in _route.KAMAL_KEYS.values():
