@@ -91,7 +91,9 @@ options:
             description: Seconds one probe may take. Unset means 5.
             type: int
       log_request_headers:
-        description: Request headers written to the access log.
+        description:
+          - Request headers written to the access log. An empty list logs none.
+          - Unset means C(Cache-Control), C(Last-Modified) and C(User-Agent) (Kamal's default).
         type: list
         elements: str
       log_response_headers:
@@ -106,8 +108,6 @@ options:
   proxy:
     description:
       - The accessory's proxy settings; the container is registered with the proxy under its name.
-      - Also takes the config model's keys the accessory role passes along (C(ssl), C(ssl_certificate_pem),
-        C(ssl_private_key_pem), C(custom_ssl_certificate), C(run), C(raw)).
     type: dict
     suboptions:
       hosts:
@@ -179,31 +179,15 @@ options:
             description: Seconds one probe may take. Unset means 5.
             type: int
       log_request_headers:
-        description: Request headers written to the access log.
+        description:
+          - Request headers written to the access log. An empty list logs none.
+          - Unset means C(Cache-Control), C(Last-Modified) and C(User-Agent) (Kamal's default).
         type: list
         elements: str
       log_response_headers:
         description: Response headers written to the access log.
         type: list
         elements: str
-      ssl:
-        description: Kamal's name of C(tls), as the config model writes it; used when C(tls) is unset.
-        type: bool
-      ssl_certificate_pem:
-        description: The config model's name of the secret holding the certificate; not used here.
-        type: str
-      ssl_private_key_pem:
-        description: The config model's name of the secret holding the key; not used here.
-        type: str
-      custom_ssl_certificate:
-        description: The config model's flag for a custom certificate; not used here.
-        type: bool
-      run:
-        description: The proxy container's C(run) settings from the config model; not used here.
-        type: dict
-      raw:
-        description: The accessory's C(proxy) section as written in deploy.yml; not used here.
-        type: dict
 """
 
     # kamal_proxy's option route: extends_documentation_fragment: kamal.deploy.route.named
@@ -286,7 +270,9 @@ options:
             description: Seconds one probe may take. Unset means 5.
             type: int
       log_request_headers:
-        description: Request headers written to the access log.
+        description:
+          - Request headers written to the access log. An empty list logs none.
+          - Unset means C(Cache-Control), C(Last-Modified) and C(User-Agent) (Kamal's default).
         type: list
         elements: str
       log_response_headers:

@@ -32,10 +32,16 @@ DNS_RESOLVER = "127.0.0.1:53"
 REFRESH_MS = 100
 ACCESS_LOGGER = "kamal_access"
 
+# The one set of route defaults: what an unset key of a route means, whichever module or deploy.yml it came from.
 DEFAULT_APP_PORT = 80
 DEFAULT_RESPONSE_TIMEOUT = 30
+# Kamal buffers requests and responses unless deploy.yml says otherwise (kamal-proxy's own default is not to).
+DEFAULT_BUFFER_REQUESTS = True
+DEFAULT_BUFFER_RESPONSES = True
 DEFAULT_BUFFER_MEMORY = 1000000
 DEFAULT_HEALTHCHECK = {"path": "/up", "interval": 1, "timeout": 5}
+# Kamal logs these request headers unless deploy.yml lists its own (an empty list logs none).
+DEFAULT_LOG_REQUEST_HEADERS = ("Cache-Control", "Last-Modified", "User-Agent")
 DEFAULT_MAINTENANCE_MESSAGE = "The service is temporarily unavailable for maintenance."
 
 ROUTE_KEYS = (
@@ -147,7 +153,9 @@ def _normalize(name, route):
     unknown = sorted(set(healthcheck) - set(HEALTHCHECK_KEYS))
     if unknown:
         raise RouteError("healthcheck: unknown keys %s" % ", ".join(unknown))
-    for header in _list(route.get("log_request_headers")) + _list(route.get("log_response_headers")):
+    request_headers = route.get("log_request_headers")
+    request_headers = list(DEFAULT_LOG_REQUEST_HEADERS) if request_headers is None else _list(request_headers)
+    for header in request_headers + _list(route.get("log_response_headers")):
         if not _HEADER_RE.match(header):
             raise RouteError("%r is not a header name" % header)
     app_port = _int(route.get("app_port"), DEFAULT_APP_PORT, "app_port", 1)
@@ -165,8 +173,8 @@ def _normalize(name, route):
         "forward_headers": _bool(route.get("forward_headers"), not tls),
         "response_timeout": _int(route.get("response_timeout"), DEFAULT_RESPONSE_TIMEOUT, "response_timeout", 1),
         "buffering": {
-            "requests": _bool(buffering.get("requests"), True),
-            "responses": _bool(buffering.get("responses"), True),
+            "requests": _bool(buffering.get("requests"), DEFAULT_BUFFER_REQUESTS),
+            "responses": _bool(buffering.get("responses"), DEFAULT_BUFFER_RESPONSES),
             "memory": _int(buffering.get("memory"), DEFAULT_BUFFER_MEMORY, "buffering.memory", 1),
             "max_request_body": _int(buffering.get("max_request_body"), 0, "buffering.max_request_body"),
             "max_response_body": _int(buffering.get("max_response_body"), 0, "buffering.max_response_body"),
@@ -176,7 +184,7 @@ def _normalize(name, route):
             "interval": _int(healthcheck.get("interval"), DEFAULT_HEALTHCHECK["interval"], "healthcheck.interval", 1),
             "timeout": _int(healthcheck.get("timeout"), DEFAULT_HEALTHCHECK["timeout"], "healthcheck.timeout", 1),
         },
-        "log_request_headers": _list(route.get("log_request_headers")),
+        "log_request_headers": request_headers,
         "log_response_headers": _list(route.get("log_response_headers")),
     }
 

@@ -1,10 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, kamal.deploy developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one definition of a proxy route on the module side: its argument spec and the route it becomes.
+"""The one definition of a proxy route: its argument spec, the route it becomes, and the translation of
+Kamal's deploy.yml ``proxy:`` section into it.
 
 kamal_app (option ``proxy``), kamal_accessory (option ``proxy``) and kamal_proxy (option ``route``) take
-the same suboptions, documented once per option name in ``doc_fragments/route.py``.
+the same suboptions, documented once per option name in ``doc_fragments/route.py``. The config model (its
+validator and Proxy) reads deploy.yml's ``proxy:`` through KAMAL_KEYS and from_kamal(), and the plan turns
+the result into the modules' option, so neither names a route key.
 
 The spec carries no defaults: an unset suboption stays ``None`` and ``_caddy.normalize_route`` fills in
 Kamal's default, so the defaults live in one place (``_caddy``) and every module gets the same ones.
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+
+from ansible_collections.kamal.deploy.plugins.module_utils import _caddy
 
 # Suboptions of a route, as kamal_app has always named them (the roles pass these keys).
 ROUTE_OPTIONS = dict(
@@ -50,17 +55,28 @@ SECRET_KEYS = tuple(key for key, option in ROUTE_OPTIONS.items() if option.get("
 # kamal_proxy names the route itself; the other modules derive the name from the service.
 NAME_OPTION = dict(name=dict(type="str", required=True))
 
-# The accessory role passes the config model's proxy settings as they are (Proxy.to_dict()), so the
-# accessory also accepts the model's own keys. Only ``ssl`` (Kamal's name of ``tls``) is used; the
-# certificate keys there are secret NAMES (not PEMs), and ``run``/``raw`` are the proxy container's business.
-CONFIG_MODEL_OPTIONS = dict(
-    ssl=dict(type="bool"),
-    ssl_certificate_pem=dict(type="str", no_log=False),
-    ssl_private_key_pem=dict(type="str", no_log=False),
-    custom_ssl_certificate=dict(type="bool"),
-    run=dict(type="dict"),
-    raw=dict(type="dict"),
+# Kamal's deploy.yml ``proxy:`` keys -> the route key each one sets (a hash of them for a nested Kamal section).
+# The config model validates the section by this table (each key has the type of its route key) and translates
+# it with from_kamal(); the proxy container's own ``run:`` settings are not the route's.
+KAMAL_KEYS = dict(
+    host="hosts",                 # one string, comma-separated
+    hosts="hosts",
+    app_port="app_port",
+    ssl="tls",                    # true/false, or KAMAL_SSL_KEYS: a custom certificate
+    ssl_redirect="ssl_redirect",
+    forward_headers="forward_headers",
+    response_timeout="response_timeout",
+    path_prefix="path_prefixes",  # one string, comma-separated
+    path_prefixes="path_prefixes",
+    strip_path_prefix="strip_path_prefix",
+    healthcheck="healthcheck",
+    buffering="buffering",
+    logging=dict(request_headers="log_request_headers", response_headers="log_response_headers"),
 )
+# Kamal's one-string forms of a list, split on commas, and the list form that wins over each when both are set.
+KAMAL_COMMA_LISTS = dict(host="hosts", path_prefix="path_prefixes")
+# ``ssl: {certificate_pem: SECRET, private_key_pem: SECRET}``: the secret that holds each route key's PEM.
+KAMAL_SSL_KEYS = dict(certificate_pem="tls_certificate_pem", private_key_pem="tls_private_key_pem")
 
 
 def _option(options):
@@ -73,8 +89,8 @@ def app_option_spec():
 
 
 def accessory_option_spec():
-    """kamal_accessory's ``proxy``: the route, and the config model's keys the accessory role passes along."""
-    return _option(dict(ROUTE_OPTIONS, **CONFIG_MODEL_OPTIONS))
+    """kamal_accessory's ``proxy``: the same route (the plan makes it from the accessory's deploy.yml section)."""
+    return _option(ROUTE_OPTIONS)
 
 
 def named_option_spec():
@@ -85,15 +101,82 @@ def named_option_spec():
 def route(name, option):
     """The route ``_proxy.ensure_route`` takes (``_caddy.normalize_route`` checks it and fills the defaults).
 
-    ``option`` is a module's validated route option; unset values stay None. ``ssl`` is the config model's
-    name of ``tls`` (kamal_accessory)."""
+    ``option`` is a module's validated route option; unset values stay None."""
     option = option or {}
     result = {"name": name}
     for key in ROUTE_KEYS:
         result[key] = copy.deepcopy(option.get(key))  # the module's params stay untouched
-    if result["tls"] is None:
-        result["tls"] = option.get("ssl")
     return result
+
+
+def kamal_types():
+    """Each Kamal key's type, in the spec's words: ``str``, ``int``, ``bool``, ``list`` (of strings), a hash of
+    nested keys, or ``ssl`` (a bool, or KAMAL_SSL_KEYS naming secrets)."""
+
+    def of(option):
+        if option.get("options"):
+            return {key: of(nested) for key, nested in option["options"].items()}
+        return option["type"]
+
+    types = {}
+    for kamal_key, route_key in KAMAL_KEYS.items():
+        if isinstance(route_key, dict):
+            types[kamal_key] = {nested: of(ROUTE_OPTIONS[key]) for nested, key in route_key.items()}
+        elif kamal_key in KAMAL_COMMA_LISTS:
+            types[kamal_key] = "str"
+        elif kamal_key == "ssl":
+            types[kamal_key] = "ssl"
+        else:
+            types[kamal_key] = of(ROUTE_OPTIONS[route_key])
+    return types
+
+
+def from_kamal(proxy, to_s=str):
+    """A validated deploy.yml ``proxy:`` section (root and role merged, or an accessory's) as Kamal hands it to
+    kamal-proxy (``Kamal::Configuration::Proxy#deploy_options``): ``(route, ssl_secrets)``.
+
+    The route has every route key, None where Kamal leaves the setting to the proxy; what Kamal itself always
+    sets (the app port, request and response buffering, the logged request headers) has ``_caddy``'s defaults,
+    the same the proxy backend fills in. The certificate keys stay unset: ``ssl_secrets`` maps Kamal's
+    ``ssl`` keys (``certificate_pem``...) to the secret names, read when the plan is made. ``to_s`` turns
+    a comma-separated one-string form into text (the config model passes Ruby's ``to_s``)."""
+    result = dict.fromkeys(ROUTE_KEYS)
+    for kamal_key, route_key in KAMAL_KEYS.items():
+        value = copy.deepcopy(proxy.get(kamal_key))
+        if value is None:
+            continue
+        if isinstance(route_key, dict):
+            result.update({key: value.get(nested) for nested, key in route_key.items()})
+        elif kamal_key in KAMAL_COMMA_LISTS:
+            if proxy.get(KAMAL_COMMA_LISTS[kamal_key]) is None:
+                result[route_key] = to_s(value).split(",")
+        elif kamal_key == "ssl":
+            result[route_key] = value is not False
+        elif isinstance(value, list):
+            result[route_key] = [str(item) for item in value]
+        else:
+            result[route_key] = value
+    ssl = proxy.get("ssl")
+    ssl_secrets = {key: ssl[key] for key in KAMAL_SSL_KEYS if ssl.get(key)} if isinstance(ssl, dict) else {}
+    # What Kamal sets on every deploy when deploy.yml leaves it out (the backend's values), and the empty lists
+    # and hash Kamal starts from.
+    result["tls"] = bool(result["tls"])
+    for key in ("hosts", "path_prefixes"):
+        result[key] = result[key] or []
+    result["healthcheck"] = result["healthcheck"] or {}
+    if result["app_port"] is None:
+        result["app_port"] = _caddy.DEFAULT_APP_PORT
+    buffering = result["buffering"] = result["buffering"] or {}
+    buffering.setdefault("requests", _caddy.DEFAULT_BUFFER_REQUESTS)
+    buffering.setdefault("responses", _caddy.DEFAULT_BUFFER_RESPONSES)
+    if result["log_request_headers"] is None:
+        result["log_request_headers"] = list(_caddy.DEFAULT_LOG_REQUEST_HEADERS)
+    return result, ssl_secrets
+
+
+def tls_hosts(route):
+    """The host names a route serves over HTTPS (none without TLS): Kamal's SSL checks are about these."""
+    return list(route["hosts"] or []) if route["tls"] else []
 
 
 def public(route):

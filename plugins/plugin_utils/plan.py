@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.plugin_utils import erb
 
 # Each command's own options (roles' kamal_app_options / kamal_accessory_options), passed on when given.
@@ -51,32 +52,15 @@ def registry_login(kamal, secrets, needs_secrets=True):
 
 
 def route(proxy, secrets, where, unresolved_ok=False):
-    """A role's or accessory's proxy settings as the modules' ``proxy`` option: ssl is ``tls``, certificate
-    secret names become their values; unset settings are left out so the module's defaults apply.
-    ``unresolved_ok``: a command that read no secret routes without the certificate rather than failing."""
-
-    def pem(name, setting):
-        if not name or (unresolved_ok and name not in secrets):
-            return None
-        return _secret(secrets, name, "%s/proxy/ssl/%s" % (where, setting))
-
-    settings = {
-        "hosts": proxy.get("hosts"),
-        "path_prefixes": proxy.get("path_prefixes"),
-        "strip_path_prefix": proxy.get("strip_path_prefix"),
-        "app_port": proxy.get("app_port"),
-        "tls": proxy.get("ssl"),
-        "tls_certificate_pem": pem(proxy.get("ssl_certificate_pem"), "certificate_pem"),
-        "tls_private_key_pem": pem(proxy.get("ssl_private_key_pem"), "private_key_pem"),
-        "ssl_redirect": proxy.get("ssl_redirect"),
-        "forward_headers": proxy.get("forward_headers"),
-        "response_timeout": proxy.get("response_timeout"),
-        "buffering": proxy.get("buffering"),
-        "healthcheck": proxy.get("healthcheck"),
-        "log_request_headers": proxy.get("log_request_headers"),
-        "log_response_headers": proxy.get("log_response_headers"),
-    }
-    return {name: value for name, value in settings.items() if value is not None}
+    """A role's or accessory's proxy settings (the config model's Proxy) as the modules' ``proxy`` option: its
+    route, with the certificate secrets' values in the route's certificate keys; unset settings are left out so
+    the module's defaults apply. ``unresolved_ok``: a command that read no secret routes without the certificate
+    rather than failing."""
+    settings = dict(proxy["route"])
+    for setting, name in proxy["ssl_secrets"].items():
+        if not (unresolved_ok and name not in secrets):
+            settings[_route.KAMAL_SSL_KEYS[setting]] = _secret(secrets, name, "%s/proxy/ssl/%s" % (where, setting))
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 def _named(items, name, kind):

@@ -17,12 +17,12 @@ import shlex
 from typing import Any, Dict, List, Optional, Union
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
+from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._args import argumentize, escape_shell_value, optionize, ruby_to_s
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._loader import deep_merge
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._validate import Validator, is_present, kamal_deploy_settings
 
 KAMAL_VERSION = "2.12.0"  # the Kamal whose semantics we implement (minimum_version is checked against it)
-DEFAULT_LOG_REQUEST_HEADERS = ["Cache-Control", "Last-Modified", "User-Agent"]
 PROXY_IMAGE_REPOSITORY = "basecamp/kamal-proxy"
 PROXY_IMAGE_VERSION = "v0.9.2"
 
@@ -99,59 +99,26 @@ class ProxyRun(_Data):
 
 @dataclasses.dataclass
 class Proxy(_Data):
-    """The effective proxy settings of a role or accessory (kamal-proxy deploy options)."""
+    """The effective proxy settings of a role or accessory: the route its deploy.yml section makes
+    (``_route.from_kamal``, route keys), the secret names of a custom certificate (by Kamal's ``ssl`` key; the
+    plan reads their values), and the proxy container's ``run`` settings."""
 
-    hosts: List[str] = dataclasses.field(default_factory=list)
-    app_port: int = 80
-    ssl: bool = False
-    ssl_certificate_pem: Optional[str] = None   # secret names
-    ssl_private_key_pem: Optional[str] = None
-    custom_ssl_certificate: bool = False
-    ssl_redirect: Optional[bool] = None
-    forward_headers: Optional[bool] = None
-    response_timeout: Optional[int] = None
-    path_prefixes: List[str] = dataclasses.field(default_factory=list)
-    strip_path_prefix: Optional[bool] = None
-    healthcheck: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    buffering: Dict[str, Any] = dataclasses.field(default_factory=dict)
-    log_request_headers: List[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_LOG_REQUEST_HEADERS))
-    log_response_headers: Optional[List[str]] = None
+    route: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    ssl_secrets: Dict[str, str] = dataclasses.field(default_factory=dict)
     run: Optional[ProxyRun] = None
     raw: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config):
         config = config or {}
-        if config.get("hosts") is not None:
-            hosts = [str(h) for h in config["hosts"]]
-        elif config.get("host") is not None:
-            hosts = ruby_to_s(config["host"]).split(",")
-        else:
-            hosts = []
-        if config.get("path_prefixes") is not None:
-            prefixes = [str(p) for p in config["path_prefixes"]]
-        elif config.get("path_prefix") is not None:
-            prefixes = ruby_to_s(config["path_prefix"]).split(",")
-        else:
-            prefixes = []
-        ssl = config.get("ssl", False)
-        ssl_hash = ssl if isinstance(ssl, dict) else {}
-        buffering = dict(config.get("buffering") or {})
-        buffering.setdefault("requests", True)
-        buffering.setdefault("responses", True)
-        logging = config.get("logging") or {}
+        route, ssl_secrets = _route.from_kamal(config, to_s=ruby_to_s)
         run = config.get("run")
-        return cls(
-            hosts=hosts, app_port=config.get("app_port", 80), ssl=bool(ssl is not False and ssl is not None),
-            ssl_certificate_pem=ssl_hash.get("certificate_pem"), ssl_private_key_pem=ssl_hash.get("private_key_pem"),
-            custom_ssl_certificate=is_present(ssl_hash.get("certificate_pem")) and is_present(ssl_hash.get("private_key_pem")),
-            ssl_redirect=config.get("ssl_redirect"), forward_headers=config.get("forward_headers"),
-            response_timeout=config.get("response_timeout"), path_prefixes=prefixes,
-            strip_path_prefix=config.get("strip_path_prefix"), healthcheck=dict(config.get("healthcheck") or {}),
-            buffering=buffering, log_request_headers=list(logging.get("request_headers") or DEFAULT_LOG_REQUEST_HEADERS),
-            log_response_headers=logging.get("response_headers"),
-            run=ProxyRun.from_config(run) if is_present(run) else None, raw=dict(config),
-        )
+        return cls(route=route, ssl_secrets=ssl_secrets, run=ProxyRun.from_config(run) if is_present(run) else None,
+                   raw=dict(config))
+
+    @property
+    def tls_hosts(self):
+        return _route.tls_hosts(self.route)
 
 
 @dataclasses.dataclass
@@ -373,14 +340,14 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
                 for key in env.secrets.values():
                     add(key)
             if role.proxy:
-                add(role.proxy.ssl_certificate_pem)
-                add(role.proxy.ssl_private_key_pem)
+                for name in role.proxy.ssl_secrets.values():
+                    add(name)
         for accessory in self.accessories:
             for key in accessory.env.secrets.values():
                 add(key)
             if accessory.proxy:
-                add(accessory.proxy.ssl_certificate_pem)
-                add(accessory.proxy.ssl_private_key_pem)
+                for name in accessory.proxy.ssl_secrets.values():
+                    add(name)
             if accessory.registry:
                 add(accessory.registry.username_secret)
                 add(accessory.registry.password_secret)
@@ -742,10 +709,10 @@ def build_config(raw, ctx, reporter, resolve_version):  # pylint: disable=too-ma
 
     roles_sorted = [roles_by_name[name] for name in role_names]
     for role in roles_sorted:
-        if role.proxy and role.proxy.ssl and len(role.hosts) > 1 and not role.proxy.custom_ssl_certificate:
+        if role.proxy and role.proxy.tls_hosts and len(role.hosts) > 1 and not role.proxy.ssl_secrets:
             reporter.fail("SSL is only supported on a single server unless you provide custom certificates, found %d servers for role %s"
                           % (len(role.hosts), role.name))
-    ssl_hosts = [host for role in roles_sorted if role.proxy and role.proxy.ssl for host in role.proxy.hosts]
+    ssl_hosts = [host for role in roles_sorted if role.proxy for host in role.proxy.tls_hosts]
     duplicates = list(dict.fromkeys(host for host in ssl_hosts if ssl_hosts.count(host) > 1))
     if duplicates:
         reporter.fail("Different roles can't share the same host for SSL: %s" % ", ".join(duplicates))

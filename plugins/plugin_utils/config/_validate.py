@@ -17,6 +17,7 @@ import re
 
 import yaml
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._naming import RESERVED_LABELS
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._args import ruby_to_s
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._errors import KamalConfigError
@@ -76,14 +77,16 @@ PROXY_RUN = {
     "http_port": I, "https_port": I, "metrics_port": I, "debug": B, "log_max_size": S, "publish": B,
     "bind_ips": array_of(S), "registry": S, "repository": S, "version": S, "options": HASH,
 }
-PROXY = {
-    "host": S, "hosts": array_of(S), "app_port": I, "ssl": SSL, "ssl_redirect": B, "forward_headers": B,
-    "response_timeout": I, "path_prefix": S, "path_prefixes": array_of(S), "strip_path_prefix": B,
-    "healthcheck": {"interval": I, "path": S, "timeout": I},
-    "buffering": {"requests": B, "responses": B, "max_request_body": I, "max_response_body": I, "memory": I},
-    "logging": {"request_headers": array_of(S), "response_headers": array_of(S)},
-    "run": PROXY_RUN,
-}
+
+
+def _kinds(types):
+    """_route.kamal_types() in the validator's kinds."""
+    kinds = {"str": S, "int": I, "bool": B, "list": array_of(S), "ssl": SSL}
+    return {key: _kinds(kind) if isinstance(kind, dict) else kinds[kind] for key, kind in types.items()}
+
+
+# The route's keys come from its one definition (_route.KAMAL_KEYS); ``run`` is the proxy container's.
+PROXY = dict(_kinds(_route.kamal_types()), run=PROXY_RUN)
 REGISTRY = {"server": S}
 SSH = {
     "user": S, "port": S, "proxy": S, "proxy_command": S, "log_level": S, "keys_only": B,
@@ -405,7 +408,7 @@ class Validator:
                 self.error(context, "Missing certificate_pem setting (required when private_key_pem is present)")
             # OURS: Kamal looks these secret names up only when it deploys, and fails there.
             ssl_context = self.join(context, "ssl")
-            self.check_unknown_keys(ssl, ("certificate_pem", "private_key_pem"), ssl_context)
+            self.check_unknown_keys(ssl, _route.KAMAL_SSL_KEYS, ssl_context)
             for key, name in ssl.items():
                 if not isinstance(name, str) or not name.strip():
                     self.error(self.join(ssl_context, key), "should be the name of a secret (in .kamal/secrets), got %s" % yaml_flow(name))

@@ -126,13 +126,13 @@ def test_effective_stop_timeout_defaults(project, base):
 def test_proxy_roles_and_merge(roles):
     web, api, workers = roles.role("web"), roles.role("api"), roles.role("workers")
     assert web.running_proxy and api.running_proxy and not workers.running_proxy
-    assert web.proxy.hosts == ["app.example.com"] and web.proxy.response_timeout == 10
-    assert api.proxy.hosts == ["api.example.com"] and api.proxy.app_port == 3000 and api.proxy.response_timeout == 10
+    assert web.proxy.route["hosts"] == ["app.example.com"] and web.proxy.route["response_timeout"] == 10
+    assert (api.proxy.route["hosts"], api.proxy.route["app_port"], api.proxy.route["response_timeout"]) == (["api.example.com"], 3000, 10)
     assert api.proxy.run.http_port == 8080 and api.proxy.run.image == "basecamp/kamal-proxy:v0.9.2"
     assert workers.proxy is None
     assert roles.proxy_hosts == ["1.1.1.1", "1.1.1.2"]
-    assert web.proxy.buffering == {"requests": True, "responses": True}
-    assert web.proxy.log_request_headers == ["Cache-Control", "Last-Modified", "User-Agent"]
+    assert web.proxy.route["buffering"] == {"requests": True, "responses": True}
+    assert web.proxy.route["log_request_headers"] == ["Cache-Control", "Last-Modified", "User-Agent"]
 
 
 def test_accessories(roles):
@@ -151,7 +151,7 @@ def test_accessories(roles):
     assert db.volume_args[:2] == ["--volume", "/backups:/backups"]
     assert db.labels == {"service": "app-db"} and db.network == "kamal" and db.proxy is None
     assert (cache.service_name, cache.image, cache.hosts) == ("shared-cache", "registry.io/redis", ["1.1.1.1", "1.1.1.2"])
-    assert cache.registry.password_secret == "R_PW" and cache.proxy.hosts == ["cache.example.com"]
+    assert cache.registry.password_secret == "R_PW" and cache.proxy.route["hosts"] == ["cache.example.com"]
     assert edge.hosts == ["1.1.1.4", "1.1.1.2"]
 
 

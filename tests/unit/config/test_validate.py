@@ -92,6 +92,44 @@ def test_kamal_rules(project, base, extra, message):
     assert error.value.kamal_message == message
 
 
+# Every key of Kamal 2.12's proxy section (lib/kamal/configuration/docs/proxy.yml) with a value of the wrong type,
+# and Kamal's message: the config model reads the keys from the route's one table (_route.KAMAL_KEYS).
+@pytest.mark.parametrize("extra, message", [
+    ("proxy: {host: [a.com]}", "proxy/host: should be a string"),
+    ("proxy: {hosts: a.com}", "proxy/hosts: should be an array"),
+    ("proxy: {hosts: [[a.com]]}", "proxy/hosts/0: should be a string"),
+    ("proxy: {app_port: '80'}", "proxy/app_port: should be an integer"),
+    ("proxy: {ssl: [x]}", "proxy/ssl: should be a boolean or a hash"),
+    ("proxy: {ssl_redirect: 'no'}", "proxy/ssl_redirect: should be a boolean"),
+    ("proxy: {forward_headers: 1}", "proxy/forward_headers: should be a boolean"),
+    ("proxy: {response_timeout: 1.5}", "proxy/response_timeout: should be an integer"),
+    ("proxy: {path_prefix: [/api]}", "proxy/path_prefix: should be a string"),
+    ("proxy: {path_prefixes: /api}", "proxy/path_prefixes: should be an array"),
+    ("proxy: {strip_path_prefix: x}", "proxy/strip_path_prefix: should be a boolean"),
+    ("proxy: {healthcheck: /up}", "proxy/healthcheck: should be a hash"),
+    ("proxy: {healthcheck: {path: [/up]}}", "proxy/healthcheck/path: should be a string"),
+    ("proxy: {healthcheck: {timeout: x}}", "proxy/healthcheck/timeout: should be an integer"),
+    ("proxy: {healthcheck: {pth: /up}}", "proxy/healthcheck: unknown key: pth"),
+    ("proxy: {buffering: {requests: x}}", "proxy/buffering/requests: should be a boolean"),
+    ("proxy: {buffering: {responses: x}}", "proxy/buffering/responses: should be a boolean"),
+    ("proxy: {buffering: {memory: x}}", "proxy/buffering/memory: should be an integer"),
+    ("proxy: {buffering: {max_request_body: x}}", "proxy/buffering/max_request_body: should be an integer"),
+    ("proxy: {buffering: {max_response_body: x}}", "proxy/buffering/max_response_body: should be an integer"),
+    ("proxy: {logging: [x]}", "proxy/logging: should be a hash"),
+    ("proxy: {logging: {response_headers: X-Id}}", "proxy/logging/response_headers: should be an array"),
+    ("proxy: {logging: {headers: [X-Id]}}", "proxy/logging: unknown key: headers"),
+    ("proxy: {tls: true}", "proxy: unknown key: tls"),
+    ("proxy: {log_request_headers: [X-Id]}", "proxy: unknown key: log_request_headers"),
+    ("servers: {web: {hosts: [h1], proxy: {buffering: {memory: x}}}}", "servers/web/proxy/buffering/memory: should be an integer"),
+    ("accessories: {a: {image: x, host: h, proxy: {path_prefixes: /x}}}", "accessories/a/proxy/path_prefixes: should be an array"),
+])
+def test_each_proxy_key_is_checked_with_kamals_message(project, base, extra, message):
+    text = _strip(base, extra.split(":")[0]) + extra + "\n"
+    with pytest.raises(KamalConfigError) as error:
+        project.load(text)
+    assert error.value.kamal_message == message
+
+
 @pytest.mark.parametrize("extra, message, hint", [
     ("proxy: {host: 'a.com,b.com'}", "proxy/host: 'a.com,b.com' names several hosts", "hosts:"),
     ("servers: {web: {hosts: [h1], proxy: {host: 'a.com, b.com'}}}", "servers/web/proxy/host: 'a.com, b.com' names several hosts", "hosts:"),

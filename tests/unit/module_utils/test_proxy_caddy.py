@@ -30,8 +30,12 @@ def test_normalize_applies_kamal_proxy_defaults():
         "buffering": {"requests": True, "responses": True, "memory": 1000000, "max_request_body": 0,
                       "max_response_body": 0},
         "healthcheck": {"path": "/up", "interval": 1, "timeout": 5},
-        "log_request_headers": [], "log_response_headers": [],
+        "log_request_headers": ["Cache-Control", "Last-Modified", "User-Agent"], "log_response_headers": [],
     }
+
+
+def test_an_empty_header_list_logs_no_header_as_in_kamal():
+    assert route(log_request_headers=[])["log_request_headers"] == []
 
 
 def test_normalize_is_canonical_so_reordered_input_is_no_change():
@@ -101,7 +105,8 @@ def test_path_prefixes_match_and_strip_the_prefix_that_matched():
     assert [r["match"][0]["path"][0] for r in sub["routes"]] == ["/api/v2", "/api"]  # longest first
     assert sub["routes"][0]["handle"][0] == {"handler": "rewrite", "strip_path_prefix": "/api/v2"}
     kept = server_routes(caddy.build_config({}, [record(route(path_prefixes=["/api"], strip_path_prefix=False))]))[0]
-    assert kept["handle"][0]["handler"] == "reverse_proxy"
+    assert [handler["handler"] for handler in kept["handle"]][-1] == "reverse_proxy"
+    assert not {"subroute", "rewrite"} & {handler["handler"] for handler in kept["handle"]}
 
 
 def test_tls_route_redirects_http_and_is_served_on_443():

@@ -1,6 +1,5 @@
 """One definition of a proxy route (_route.py): the spec every module validates with, the route it becomes,
 the same defaults everywhere, secrets never logged, and docs that match the spec."""
-import dataclasses
 import importlib
 
 import pytest
@@ -9,6 +8,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.kamal.deploy.plugins.doc_fragments.route import ModuleDocFragment
 from ansible_collections.kamal.deploy.plugins.module_utils import _accessory, _app, _caddy, _route
+from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._model import Proxy
 
 SPECS = {
@@ -36,7 +36,7 @@ DEFAULTS = {
     "buffering": {"requests": True, "responses": True, "memory": 1000000, "max_request_body": 0,
                   "max_response_body": 0},
     "healthcheck": {"path": "/up", "interval": 1, "timeout": 5},
-    "log_request_headers": [], "log_response_headers": [],
+    "log_request_headers": ["Cache-Control", "Last-Modified", "User-Agent"], "log_response_headers": [],
 }
 
 # Valid routes as the roles pass them, and what the proxy backend made of them before the spec was shared
@@ -140,11 +140,11 @@ def test_certificate_and_key_are_no_log_in_every_module(module, monkeypatch):
     assert {"CERT-PEM", "KEY-PEM"} <= result._no_log_values  # pylint: disable=protected-access
 
 
-def test_the_accessory_takes_the_config_models_proxy_settings_as_the_role_passes_them(tmp_path):
+def test_the_accessory_takes_the_route_the_plan_makes_from_its_proxy_section(tmp_path):
     settings = Proxy.from_config({"host": "db.example.test", "app_port": 8080, "ssl": True,
                                   "healthcheck": {"path": "/ready"}, "response_timeout": 12,
                                   "run": {"publish": False}}).to_dict()
-    result = validate(_route.accessory_option_spec(), settings)
+    result = validate(_route.accessory_option_spec(), plan.route(settings, {}, "accessories/db"))
     assert not result.error_messages, result.error_messages
     params = {"service": "shop", "name": "web", "image": "nginx:1", "home": str(tmp_path),
               "proxy": result.validated_parameters["route"]}
@@ -157,13 +157,15 @@ def test_the_accessory_takes_the_config_models_proxy_settings_as_the_role_passes
                           log_request_headers=["Cache-Control", "Last-Modified", "User-Agent"])
 
 
-def test_the_accessory_accepts_exactly_the_config_models_keys_besides_the_route():
-    model_keys = {field.name for field in dataclasses.fields(Proxy)}
-    assert set(_route.CONFIG_MODEL_OPTIONS) == model_keys - set(_route.ROUTE_KEYS)
+@pytest.mark.parametrize("key", ["ssl", "ssl_certificate_pem", "ssl_private_key_pem", "custom_ssl_certificate", "run", "raw"])
+def test_the_accessory_takes_the_plain_route_and_no_config_model_key(key):
+    assert _route.accessory_option_spec() == _route.app_option_spec()
+    messages = validate(_route.accessory_option_spec(), {key: None}).error_messages
+    assert messages and key in " ".join(messages)
 
 
 def test_app_and_accessory_build_their_route_with_the_one_helper():
-    proxy = {"hosts": ["a.example.com"], "app_port": 3000, "tls": None, "ssl": None}
+    proxy = {"hosts": ["a.example.com"], "app_port": 3000, "tls": None}
     app = _app.RoleSpec({"service": "app", "role": "web", "proxy": proxy}, environ={}).route()
     accessory = _accessory.AccessorySpec({"service": "app", "name": "web", "image": "x:1", "proxy": proxy},
                                          environ={}).route()
@@ -212,12 +214,14 @@ def test_the_route_suboptions_read_the_same_in_every_section():
     (["healthcheck", "path"], "C(%s)" % _caddy.DEFAULT_HEALTHCHECK["path"]),
     (["healthcheck", "interval"], _caddy.DEFAULT_HEALTHCHECK["interval"]),
     (["healthcheck", "timeout"], _caddy.DEFAULT_HEALTHCHECK["timeout"]),
+    (["log_request_headers"], "C(%s), C(%s) and C(%s)" % _caddy.DEFAULT_LOG_REQUEST_HEADERS),
 ])
 def test_the_documented_unset_values_are_the_proxy_backends_defaults(path, default):
     option = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["proxy"]
     for key in path:
         option = option["suboptions"][key]
-    assert "Unset means %s" % default in option["description"]
+    description = option["description"]
+    assert "Unset means %s" % default in (" ".join(description) if isinstance(description, list) else description)
 
 
 def test_the_public_route_shows_secrets_only_as_digests_of_the_no_log_keys():
