@@ -241,7 +241,7 @@ class AccessorySpec(_container.ContainerSpec):
             kwargs.update({
                 "labels": labels, "restart_policy": restart,
                 "log_config": _container.log_config(self.params.get("logging"), merges["log.driver"],
-                                              merges["log.options"], self.environ),
+                                                    merges["log.options"], self.environ),
             })
         command = self.command()
         if command is not None:

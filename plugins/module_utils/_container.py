@@ -214,7 +214,7 @@ def _mount(option, value):
             mount["Consistency"] = val
         else:
             raise ContainerError("options/%s: mount key %r is not supported by kamal_app (type, source, target, readonly,"
-                           " consistency are)" % (option, key))
+                                 " consistency are)" % (option, key))
     mount.setdefault("Type", "volume")
     if "Target" not in mount:
         raise ContainerError("options/%s: %r has no target" % (option, value))
@@ -348,8 +348,8 @@ def map_options(options, environ=None):
             raise ContainerError("options/%s: cannot be set: %s" % (raw_key, _OWNED[key]))
         if key not in _OPTIONS:
             raise ContainerError("options/%s: the docker run option --%s is not supported by kamal_app (the Docker SDK"
-                           " cannot express it here); supported options: %s"
-                           % (raw_key, raw_key, ", ".join(sorted(_OPTIONS))))
+                                 " cannot express it here); supported options: %s"
+                                 % (raw_key, raw_key, ", ".join(sorted(_OPTIONS))))
         kwarg, kind, convert = _OPTIONS[key]
         values = raw_value if isinstance(raw_value, list) else [raw_value]
         for value in values:

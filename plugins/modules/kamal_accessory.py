@@ -36,6 +36,8 @@ description:
     relative directories with their data). Named volumes, absolute directories and the env file are kept.
 author: kamal.deploy developers (@kamal-deploy)
 extends_documentation_fragment:
+  - kamal.deploy.container.registry
+  - kamal.deploy.container.logs
   - kamal.deploy.route.accessory
 options:
   command:
@@ -66,18 +68,9 @@ options:
     description: The accessory image with a pinned tag; prefixed with O(registry.server) when that is set.
     type: str
   registry:
-    description: The accessory's registry; C(docker login) is done before a pull when a username is set.
-    type: dict
-    suboptions:
-      server:
-        description: The registry host (Docker Hub when unset); also the image prefix.
-        type: str
-      username:
-        description: The login user.
-        type: str
-      password:
-        description: The login password (a secret value).
-        type: str
+    description:
+      - The accessory's registry; C(docker login) is done before a pull when a username is set.
+      - O(registry.server) is also the image prefix.
   host:
     description: The value of C(KAMAL_HOST) in the container (the inventory host name); the server's host name when unset.
     type: str
@@ -160,22 +153,6 @@ options:
     description: With C(remove), confirm the deletion (Kamal's C(-y)).
     type: bool
     default: false
-  lines:
-    description: With C(logs), the number of lines (100 unless O(since) or O(grep) is set, as Kamal).
-    type: int
-  since:
-    description:
-      - With C(logs), only the lines since this time.
-      - A duration (C(30s), C(30m), C(1h30m), C(2d)), an ISO 8601 time (C(2026-12-04T10:00:00Z), with an offset,
-        or a date C(2026-12-04)) or a Unix timestamp.
-    type: str
-  grep:
-    description: With C(logs), a regular expression the lines must match.
-    type: str
-  timestamps:
-    description: With C(logs), prefix lines with timestamps.
-    type: bool
-    default: true
   exec_command:
     description: With C(exec), the command (string or list).
     type: raw
@@ -298,6 +275,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _accessory
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
@@ -315,11 +294,7 @@ def main():
         name=dict(type="str", required=True),
         accessory_service=dict(type="str"),
         image=dict(type="str"),
-        registry=dict(type="dict", options=dict(
-            server=dict(type="str"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-        )),
+        registry=_registry.option_spec(),
         host=dict(type="str"),
         home=dict(type="path"),
         network=dict(type="str", default="kamal"),
@@ -343,10 +318,7 @@ def main():
         proxy=_route.accessory_option_spec(),
         force=dict(type="bool", default=False),
         confirm=dict(type="bool", default=False),
-        lines=dict(type="int"),
-        since=dict(type="str"),
-        grep=dict(type="str"),
-        timestamps=dict(type="bool", default=True),
+        **_logs.option_spec(),
         exec_command=dict(type="raw"),
         reuse=dict(type="bool", default=False),
     )
