@@ -28,6 +28,7 @@ from ansible_collections.kamal.deploy.plugins.module_utils._container import ACT
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _health as health
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
+from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 
 LOG_LINES_ON_FAILURE = 50
 UPTIME_POLL = 0.5  # seconds between two looks at a new container during min_uptime
@@ -111,8 +112,8 @@ class RoleSpec(_container.ContainerSpec):
         labels.update(merges["labels"])
         kwargs = {
             "environment": ["%s=%s" % pair for pair in env],
-            "log_config": _container.log_config(self.params.get("logging"), merges["log.driver"], merges["log.options"],
-                                     self.environ),
+            "log_config": _container.log_config(self.params.get("logging"), merges["log.driver"],
+                                                merges["log.options"], self.environ),
             "volumes": self.volumes() + merges["volumes"],
             "labels": labels,
             "network": self.network,
@@ -265,6 +266,17 @@ class App(_container.ContainerManager):
             self._do(action, container.stop)
         else:
             self._do(action, container.stop, timeout=timeout)
+
+    # -- the proxy
+    def ensure_proxy(self, boot_args):
+        """Kamal's ``proxy boot`` before the app's, in this call: what ``kamal_proxy command=boot`` does (the
+        backend's ProxyContainer), its operations first in ``actions``. Its ``changed`` is its own: the
+        caller adds it to the boot's (so the audit line says what the app did)."""
+        container = self._need_proxy().ProxyContainer(self.client, self.spec.home, self.check_mode)
+        try:
+            return container.boot(**boot_args)
+        finally:
+            self.actions.extend(container.actions)
 
     # -- image
     def ensure_app_image(self, pull="missing", check_label=True):
@@ -778,17 +790,7 @@ def run(app, params):
     """Dispatch ``params['command']`` to the manager; returns the module result."""
     command = params.get("command") or "boot"
     if command == "boot":
-        result = app.boot(pull=params.get("pull") or "missing",
-                          check_service_label=params.get("check_service_label", True),
-                          stop_stale=params.get("stop_stale", False), tag_latest=params.get("tag_latest", True))
-        if params.get("prune"):
-            # Kamal prunes after every deploy; in the same call it costs no extra round trip to the server.
-            pruned = app.prune(retain=params.get("retain_containers", 5))
-            result["boot_changed"] = result["changed"]
-            result["pruned"] = {"containers": pruned["removed_containers"], "images": pruned["removed_images"]}
-            result["changed"] = result["changed"] or bool(pruned["removed_containers"] or pruned["removed_images"])
-            result["actions"] = pruned["actions"]
-        return result
+        return boot(app, params)
     if command == "remove":
         return app.remove(params.get("remove_images", False), params.get("remove_app_directory", False))
     if command == "logs":
@@ -808,6 +810,32 @@ def run(app, params):
     if command in COMMANDS:
         return getattr(app, command)()
     raise AppError("unknown command %s (one of %s)" % (command, ", ".join(COMMANDS)))
+
+
+def boot(app, params):
+    """``boot``, with the proxy ensured before it (``proxy_boot``) and prune after it (``prune``) in the same
+    call: each costs no extra round trip to the server. ``boot_changed`` is the app's own change."""
+    proxy_booted = None
+    if params.get("proxy_boot"):
+        proxy_booted = app.ensure_proxy(_proxy_boot.boot_args(params["proxy_boot"]))
+    result = app.boot(pull=params.get("pull") or "missing",
+                      check_service_label=params.get("check_service_label", True),
+                      stop_stale=params.get("stop_stale", False), tag_latest=params.get("tag_latest", True))
+    if params.get("prune"):
+        # Kamal prunes after every deploy.
+        pruned = app.prune(retain=params.get("retain_containers", 5))
+        result["boot_changed"] = result["changed"]
+        result["pruned"] = {"containers": pruned["removed_containers"], "images": pruned["removed_images"]}
+        result["changed"] = result["changed"] or bool(pruned["removed_containers"] or pruned["removed_images"])
+        result["actions"] = pruned["actions"]
+    if proxy_booted is not None:
+        result.setdefault("boot_changed", result["changed"])
+        result["changed"] = result["changed"] or proxy_booted["changed"]
+        result["proxy_boot"] = proxy_booted
+        diff = result.get("diff") or {"before": {}, "after": {}}
+        result["diff"] = {"before": dict(diff["before"] or {}, proxy=proxy_booted["diff"]["before"]),
+                          "after": dict(diff["after"] or {}, proxy=proxy_booted["diff"]["after"])}
+    return result
 
 
 def audit_message(command, params, result):

@@ -60,7 +60,6 @@ DATA_VOLUME = "kamal-proxy-data"
 OWNER_LABEL = "kamal.deploy.proxy"
 SPEC_LABEL = "kamal.deploy.proxy.spec"
 RECIPE_LABEL = "kamal.deploy.proxy.recipe"
-DEFAULT_IMAGE = "kamal-deploy/proxy:2.11"
 DEFAULT_BUILD_ARGS = {"BASE": "caddy:2.11-alpine"}
 DNS_WAIT = 3.0
 SUBDIRS = ("routes", "targets", "dns", "maintenance", "tls", "acme", "run", "tmp", "apps-config")
