@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, kamal.deploy developers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Options documented once for every module that has them: ``logs`` (kamal_app, kamal_accessory, kamal_proxy;
-spec in ``module_utils/_logs.py``), ``registry`` (kamal_app, kamal_accessory; spec in ``module_utils/_registry.py``)
+spec in ``module_utils/_logs.py``), ``registry`` (kamal_app, kamal_accessory; spec in ``module_utils/_registry.py``), ``performer`` and
+``audit`` (kamal_app, kamal_accessory, kamal_proxy; spec in ``module_utils/_audit.py``)
 and the attributes of the modules that run on the controller only (kamal_fleet, kamal_hook, kamal_run).
 
 A module may give an option its own C(description); the fragment's keys fill in the rest.
@@ -49,6 +50,21 @@ options:
       password:
         description: The login password (a secret value).
         type: str
+"""
+
+    # extends_documentation_fragment: kamal.deploy.container.audit
+    AUDIT = r"""
+options:
+  performer:
+    description: Who runs the command, as written in the audit log (Kamal uses C(git config user.email)).
+    type: str
+  audit:
+    description:
+      - Append Kamal's audit lines for what the command changed to C(~/.kamal/<service>[-<destination>]-audit.log)
+        (app C(Booted app version V), accessory C(Booted db accessory), proxy C(Rebooted proxy) ...). Secret values
+        are masked in them.
+    type: bool
+    default: true
 """
 
     # extends_documentation_fragment: kamal.deploy.container.controller

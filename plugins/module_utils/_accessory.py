@@ -777,6 +777,30 @@ class Accessory(_container.ContainerManager):
         return self.result(files=[f["host_path"] for f in self.spec.files()])
 
 
+# Kamal's audit line for each kind of operation an accessory command did (kamal/cli/accessory.rb).
+_AUDITED = (("docker image pull ", "Pull %s accessory image"), ("docker container stop ", "Stopped %s accessory"),
+            ("docker run ", "Booted %s accessory"), ("docker container rm ", "Remove %s accessory container"),
+            ("docker container start ", "Started %s accessory"), ("docker image rm ", "Removed %s accessory image"))
+
+
+def audit_messages(command, params, result):
+    """Kamal's audit lines for what an accessory command did (none when it changed nothing), in order."""
+    if not result.get("changed"):
+        return []
+    name = params["name"]
+    if command == "exec":
+        argv = params.get("exec_command")
+        return ["Executed cmd '%s' on %s accessory" % (" ".join(argv) if isinstance(argv, list) else argv, name)]
+    messages = []
+    for action in result.get("actions") or []:
+        for prefix, message in _AUDITED:
+            if prefix == "docker image pull " and command != "reboot":
+                continue  # Kamal's boot pulls inside docker run: no line of its own
+            if action.startswith(prefix) and message % name not in messages:
+                messages.append(message % name)
+    return messages
+
+
 def run(accessory, params):
     """Dispatch ``params['command']``; returns the module result."""
     command = params.get("command") or "boot"

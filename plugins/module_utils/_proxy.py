@@ -825,6 +825,17 @@ class ProxyContainer(_docker.Operations):
                 "proxy": after}
 
 
+def audit_messages(command, result):
+    """Kamal's audit lines for a proxy command that changed something (kamal/cli/proxy.rb; boot writes none)."""
+    if not result.get("changed"):
+        return []
+    if command == "reboot":
+        return ["Rebooted proxy"]
+    if command == "remove" and any(a.startswith("stop and remove container") for a in result.get("actions") or []):
+        return ["Removed proxy container"]
+    return []
+
+
 def _diffable(state, planned=None):
     container = state.get("container") or {}
     result = {"container": {k: container.get(k) for k in ("name", "image", "state")} if container else None,

@@ -38,6 +38,7 @@ author: kamal.deploy developers (@kamal-deploy)
 extends_documentation_fragment:
   - kamal.deploy.container.registry
   - kamal.deploy.container.logs
+  - kamal.deploy.container.audit
   - kamal.deploy.route.accessory
 options:
   command:
@@ -263,6 +264,11 @@ stderr:
   description: With C(exec), the command's error output.
   returned: with exec
   type: str
+audit:
+  description: The lines appended to the audit log (in check mode, the lines that would be).
+  returned: when the command changed something and O(audit=true)
+  type: list
+  elements: str
 route:
   description: What the proxy backend did for a proxied accessory.
   returned: when the accessory has a proxy section
@@ -274,6 +280,7 @@ import socket
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _accessory
+from ansible_collections.kamal.deploy.plugins.module_utils import _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
@@ -321,6 +328,7 @@ def main():
         **_logs.option_spec(),
         exec_command=dict(type="raw"),
         reuse=dict(type="bool", default=False),
+        **_audit.option_spec(),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not _docker.HAS_DOCKER:
@@ -338,6 +346,12 @@ def main():
         result = _accessory.run(accessory, params)
         for warning in result.pop("warnings_list", []):
             module.warn(warning)
+        messages = _accessory.audit_messages(params["command"], params, result)
+        if messages and params["audit"]:
+            secrets = list((params.get("secret_env") or {}).values()) + [(params.get("registry") or {}).get("password")]
+            result["audit"] = _audit.record_all(spec.home, params["service"], messages, params.get("performer"),
+                                                destination=params.get("destination"), secrets=secrets,
+                                                check_mode=module.check_mode)
         return result
 
     run_module(module, work, "kamal_accessory %s of %s on %s" % (params["command"], params["name"], params["host"]),

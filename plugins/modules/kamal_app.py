@@ -46,6 +46,7 @@ extends_documentation_fragment:
   - kamal.deploy.proxy_boot.app
   - kamal.deploy.container.registry
   - kamal.deploy.container.logs
+  - kamal.deploy.container.audit
   - kamal.deploy.route
 requirements:
   - Docker SDK for Python (Debian C(python3-docker)) 5.0 or later on the server
@@ -219,15 +220,6 @@ options:
         removing stopped containers beyond O(retain_containers) for this service and destination, and unused images.
     type: bool
     default: false
-  performer:
-    description: Who runs the deploy, as written in the audit log (Kamal uses C(git config user.email)).
-    type: str
-  audit:
-    description:
-      - Append Kamal's audit line (C(Booted app version V), C(Stopped app)...) to C(~/.kamal/<service>[-<destination>]-audit.log)
-        when the command changed something. Secret values are masked in it.
-    type: bool
-    default: true
 attributes:
   check_mode:
     description: Can run in check mode and return the planned operations without changing anything.
@@ -453,10 +445,11 @@ class AppManager:
         """Kamal's audit line on this host for what changed; secret values never reach it."""
         message = _app.audit_message(self.params["command"], self.params, result)
         if message and self.params.get("audit", True):
-            result["audit"] = _audit.record(
-                self.app.spec.home, self.params["service"], message, self.params.get("performer") or "kamal.deploy",
+            result["audit"] = _audit.record_all(
+                self.app.spec.home, self.params["service"], [message], self.params.get("performer"),
                 destination=self.params.get("destination"), role=self.params.get("role"),
-                secrets=[str(v) for v in (self.params.get("secret_env") or {}).values()], check_mode=self.module.check_mode)
+                secrets=[str(v) for v in (self.params.get("secret_env") or {}).values()],
+                check_mode=self.module.check_mode)[0]
 
 
 def main():
@@ -501,8 +494,7 @@ def main():
         stop=dict(type="bool", default=False),
         maintenance_message=dict(type="str"),
         prune_only=dict(type="str", choices=["containers", "images"]),
-        performer=dict(type="str"),
-        audit=dict(type="bool", default=True),
+        **_audit.option_spec(),
         prune=dict(type="bool", default=False),
         proxy_boot=_proxy_boot.app_option_spec(),
     )

@@ -23,6 +23,7 @@ author: kamal.deploy developers (@kamal-deploy)
 extends_documentation_fragment:
   - kamal.deploy.proxy_boot
   - kamal.deploy.container.logs
+  - kamal.deploy.container.audit
   - kamal.deploy.route.named
 requirements:
   - Docker SDK for Python (Debian package C(python3-docker), 5.0.3 or later) on the server
@@ -42,6 +43,14 @@ options:
   home:
     description: Home directory of the deploy user on the server; C(.kamal/proxy) lives there. Defaults to the remote user's home.
     type: path
+  service:
+    description:
+      - The service this run deploys; with it, O(command=reboot) and O(command=remove) append Kamal's audit line
+        (C(Rebooted proxy), C(Removed proxy container)) to that service's audit log, as C(kamal proxy) does.
+    type: str
+  destination:
+    description: The destination of O(service) (its audit log is C(<service>-<destination>-audit.log)).
+    type: str
   force:
     description: With O(command=remove), remove the proxy even though apps are installed (C(kamal proxy remove --force)).
     type: bool
@@ -127,6 +136,11 @@ switch:
   description: The target switch (C(before), C(after) addresses) and, when an old target existed, its drain result.
   returned: when command is route and target is given
   type: dict
+audit:
+  description: The lines appended to O(service)'s audit log (in check mode, the lines that would be).
+  returned: when O(service) is set and O(command=reboot) or O(command=remove) changed something
+  type: list
+  elements: str
 lines:
   description: Log lines of the proxy container.
   returned: when command is logs
@@ -145,6 +159,7 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
@@ -216,6 +231,10 @@ class KamalProxyManager:
         for warning in result.pop("warnings"):
             self.module.warn(warning)
         self.results.update(result)
+        messages = _proxy.audit_messages(command, result)
+        if messages and p["service"] and p["audit"]:
+            self.results["audit"] = _audit.record_all(self.home, p["service"], messages, p["performer"],
+                                                      destination=p["destination"], check_mode=self.check_mode)
 
     def route(self):
         route = _route.route(self.params["route"]["name"], self.params["route"])
@@ -272,6 +291,9 @@ def main():
             drain_timeout=dict(type="int", default=30),
             maintenance_message=dict(type="str"),
             **_logs.option_spec(),
+            service=dict(type="str"),
+            destination=dict(type="str"),
+            **_audit.option_spec(),
         ),
         required_if=[
             ("command", "route", ["route"]),
