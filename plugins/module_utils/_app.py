@@ -26,12 +26,18 @@ import time
 from ansible_collections.kamal.deploy.plugins.module_utils import _container
 from ansible_collections.kamal.deploy.plugins.module_utils._container import ACTIVE_STATUSES, SPEC_LABEL
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
-from ansible_collections.kamal.deploy.plugins.module_utils import _health as health
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 
 LOG_LINES_ON_FAILURE = 50
 UPTIME_POLL = 0.5  # seconds between two looks at a new container during min_uptime
+
+
+def health():
+    """module_utils/_health (probes, readiness waits, their messages), imported when a boot first needs it: the
+    other commands (logs, exec, details ...) and an up-to-date boot never load it."""
+    from ansible_collections.kamal.deploy.plugins.module_utils import _health
+    return _health
 
 
 class AppError(_container.ContainerError):
@@ -135,9 +141,9 @@ class RoleSpec(_container.ContainerSpec):
 
     def healthcheck(self):
         check = dict((self.proxy or {}).get("healthcheck") or {})
-        return {"path": check.get("path") or health.DEFAULT_PATH,
-                "interval": check.get("interval") or health.DEFAULT_INTERVAL,
-                "timeout": check.get("timeout") or health.DEFAULT_TIMEOUT}
+        return {"path": check.get("path") or health().DEFAULT_PATH,
+                "interval": check.get("interval") or health().DEFAULT_INTERVAL,
+                "timeout": check.get("timeout") or health().DEFAULT_TIMEOUT}
 
     def stop_timeout(self):
         """``docker stop -t``: stop_timeout if set, else drain_timeout for roles without the proxy (Kamal)."""
@@ -206,11 +212,12 @@ class App(_container.ContainerManager):
     Error = AppError
 
     def __init__(self, client, spec, check_mode=False, proxy=None, random_hex=naming.random_hex,
-                 clock=time.monotonic, sleep=time.sleep, probe=health.http_probe):
+                 clock=time.monotonic, sleep=time.sleep, probe=None):
         super().__init__(client, spec, check_mode=check_mode, proxy=proxy, random_hex=random_hex)
         self.clock = clock
         self.sleep = sleep
         self.probe = probe
+        self.planned_networks = set()  # networks an earlier step of this check-mode call plans to create
 
     # -- helpers
     def summarize(self, container):
@@ -272,11 +279,14 @@ class App(_container.ContainerManager):
         """Kamal's ``proxy boot`` before the app's, in this call: what ``kamal_proxy command=boot`` does (the
         backend's ProxyContainer), its operations first in ``actions``. Its ``changed`` is its own: the
         caller adds it to the boot's (so the audit line says what the app did)."""
-        container = self._need_proxy().ProxyContainer(self.client, self.spec.home, self.check_mode)
+        backend = self._need_proxy()
+        container = backend.ProxyContainer(self.client, self.spec.home, self.check_mode)
         try:
             return container.boot(**boot_args)
         finally:
             self.actions.extend(container.actions)
+            if self.check_mode and "create network %s" % backend.NETWORK in container.actions:
+                self.planned_networks.add(backend.NETWORK)
 
     # -- image
     def ensure_app_image(self, pull="missing", check_label=True):
@@ -308,7 +318,9 @@ class App(_container.ContainerManager):
         lap("image")
         self.ensure_env_file()
         want_hash = spec.spec_hash(image_id) if image_id else None
-        if _docker.ensure_network(self.client, spec.network, check_mode=self.check_mode):
+        # In check mode a proxy boot of this call may have planned the network already: plan it once.
+        if spec.network not in self.planned_networks and _docker.ensure_network(
+                self.client, spec.network, check_mode=self.check_mode):
             self.actions.append("docker network create %s" % spec.network)
             self.changed = True
 
@@ -432,8 +444,8 @@ class App(_container.ContainerManager):
                                role=spec.role, serving_version=serving)
             result = self._probe_until_healthy(new)
             if not result.ok:
-                message = health.http_failure_message(name, spec.host, result, deploy_timeout, self.logs_of(new),
-                                                      left=left)
+                message = health().http_failure_message(name, spec.host, result, deploy_timeout, self.logs_of(new),
+                                                        left=left)
                 self._fail_boot(new, message, result, serving)
             return result.to_dict()
 
@@ -444,18 +456,18 @@ class App(_container.ContainerManager):
         def restarted():
             # Reloaded by status() just before.
             restarts = new.attrs.get("RestartCount") or 0
-            return "it %s" % health.restarts_text(restarts) if restarts else None
+            return "it %s" % health().restarts_text(restarts) if restarts else None
 
         readiness_delay = params.get("readiness_delay", 7)
-        result = health.wait_container(status, deploy_timeout, readiness_delay, abort=restarted, clock=self.clock,
-                                       sleep=self.sleep)
+        result = health().wait_container(status, deploy_timeout, readiness_delay, abort=restarted, clock=self.clock,
+                                         sleep=self.sleep)
         if not result.ok:
             health_log = None
             logs = ((new.attrs.get("State") or {}).get("Health") or {}).get("Log") or []
             if logs:
                 health_log = (logs[-1].get("Output") or "").strip()
-            message = health.container_failure_message(name, spec.host, result, deploy_timeout, readiness_delay,
-                                                       self.logs_of(new), health_log, left=left)
+            message = health().container_failure_message(name, spec.host, result, deploy_timeout, readiness_delay,
+                                                         self.logs_of(new), health_log, left=left)
             self._fail_boot(new, message, result, serving)
         return result.to_dict()
 
@@ -472,12 +484,12 @@ class App(_container.ContainerManager):
             if state.get("Status") in ("exited", "dead"):
                 return "the container %s (exit code %s)" % (state.get("Status"), state.get("ExitCode"))
             if container.attrs.get("RestartCount"):
-                return "the container %s" % health.restarts_text(container.attrs["RestartCount"])
+                return "the container %s" % health().restarts_text(container.attrs["RestartCount"])
             return None
 
-        return health.wait_http(url, spec.params.get("deploy_timeout", 30), interval=check["interval"],
-                                timeout=check["timeout"], abort=abort, probe=self.probe, clock=self.clock,
-                                sleep=self.sleep)
+        return health().wait_http(url, spec.params.get("deploy_timeout", 30), interval=check["interval"],
+                                  timeout=check["timeout"], abort=abort, probe=self.probe or health().http_probe,
+                                  clock=self.clock, sleep=self.sleep)
 
     def _still_serving(self, old_name):
         """What a host is left with when a boot fails before the old container was touched."""
@@ -512,7 +524,7 @@ class App(_container.ContainerManager):
 
     def _not_up(self, new, started_at):
         """None while ``new`` runs as the boot started it (``started_at``: its StartedAt then), else what
-        happened to it (see health.crash_text)."""
+        happened to it (see _health.crash_text)."""
         new.reload()
         state = new.attrs.get("State") or {}
         restarts = int(new.attrs.get("RestartCount") or 0)
@@ -537,12 +549,12 @@ class App(_container.ContainerManager):
         ``latest`` back; the error says what this host is left with."""
         spec = self.spec
         logs = self.logs_of(new)
-        self.actions.append("docker stop %s (%s)" % (new.name, health.crash_text(crash)))
+        self.actions.append("docker stop %s (%s)" % (new.name, health().crash_text(crash)))
         self._stop_quietly(new)
         serving, left = self._start_again(old)
         if tagged is not None:
             self._untag_latest(tagged, previous_latest)
-        message = health.not_up_message(new.name, spec.host, crash, min_uptime, left, logs)
+        message = health().not_up_message(new.name, spec.host, crash, min_uptime, left, logs)
         raise AppError(message, actions=list(self.actions), role=spec.role, serving_version=serving,
                        container=new.name, crash=crash, logs=logs.splitlines())
 
@@ -782,6 +794,8 @@ class App(_container.ContainerManager):
         return self.result(route=done)
 
 
+# Commands that always talk to the proxy backend (others only for a proxied role, or with proxy_boot).
+PROXY_COMMANDS = ("maintenance", "live")
 COMMANDS = ("boot", "start", "stop", "remove", "details", "containers", "images", "version", "versions", "logs",
             "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live")
 

@@ -430,6 +430,16 @@ def command_argv(cmd):
     return shlex.split(str(cmd))
 
 
+def proxy_backend():
+    """module_utils/_proxy (the Caddy backend and its I/O), imported only by a call that routes or boots the
+    proxy; None when it cannot be imported (a manager that needs it then says so)."""
+    try:
+        from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
+    except ImportError:
+        return None
+    return _proxy
+
+
 def write_private_file(path, content):
     """An env file: 0600 in 0700 directories, atomically."""
     _files.write_atomic(path, content, 0o600, dir_mode=0o700)

@@ -281,16 +281,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _accessory
 from ansible_collections.kamal.deploy.plugins.module_utils import _audit
+from ansible_collections.kamal.deploy.plugins.module_utils import _container
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
-
-try:
-    from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
-except ImportError:  # only proxied accessories need it; they fail with a clear message without it
-    _proxy = None
 
 
 def main():
@@ -342,7 +338,9 @@ def main():
     def work():
         nonlocal accessory
         spec = _accessory.AccessorySpec(params)
-        accessory = _accessory.Accessory(_docker.connect(), spec, check_mode=module.check_mode, proxy=_proxy)
+        # Only a proxied accessory pays for importing the proxy backend.
+        proxy = _container.proxy_backend() if spec.proxied else None
+        accessory = _accessory.Accessory(_docker.connect(), spec, check_mode=module.check_mode, proxy=proxy)
         result = _accessory.run(accessory, params)
         for warning in result.pop("warnings_list", []):
             module.warn(warning)

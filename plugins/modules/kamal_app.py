@@ -398,18 +398,13 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit
+from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit, _container
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
-
-try:
-    from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
-except ImportError:  # only proxied roles need it; they fail with a clear message without it
-    _proxy = None
 
 
 class AppManager:
@@ -426,7 +421,10 @@ class AppManager:
     def run(self):
         spec = _app.RoleSpec(self.params)
         client = _docker.connect()
-        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=_proxy)
+        # Only a call that routes or boots the proxy pays for importing its backend.
+        needs_proxy = spec.proxied or self.params.get("proxy_boot") or self.params["command"] in _app.PROXY_COMMANDS
+        proxy = _container.proxy_backend() if needs_proxy else None
+        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=proxy)
         result = _app.run(self.app, self.params)
         for warning in (result.get("proxy_boot") or {}).pop("warnings", []):
             self.module.warn(warning)

@@ -23,6 +23,8 @@ class FakeProxyContainer:
         changed = len(FakeProxyContainer.booted) == 1
         if changed:
             self.actions.append("run container kamal-proxy (%s)" % kwargs["image"])
+        if self.check_mode:
+            self.actions.insert(0, "create network kamal")
         return {"changed": changed, "actions": self.actions, "warnings": [],
                 "diff": {"before": {"container": None}, "after": {"container": {"name": "kamal-proxy"}}},
                 "proxy": {"container": {"name": "kamal-proxy"}, "routes": []}}
@@ -33,6 +35,7 @@ def world(tmp_path, monkeypatch):
     FakeProxyContainer.booted = []
     w = World(tmp_path)
     w.proxy.ProxyContainer = FakeProxyContainer
+    w.proxy.NETWORK = _proxy.NETWORK
     return w
 
 
@@ -59,10 +62,12 @@ def test_a_proxy_change_alone_changes_the_call_but_is_not_an_app_boot(world):
     assert again["changed"] is False and again["actions"] == []
 
 
-def test_check_mode_passes_to_the_proxy_boot(world):
+def test_check_mode_passes_to_the_proxy_boot_and_plans_the_network_once(world):
+    world.engine.network_names.remove("kamal")
     plan = world.run(check_mode=True, proxy_boot=BOOT, proxy={"hosts": ["app.test"]})
     assert FakeProxyContainer.booted[0]["check_mode"] is True
-    assert plan["actions"][0].startswith("run container kamal-proxy") and plan["changed"] is True
+    assert plan["actions"][:2] == ["create network kamal", "run container kamal-proxy (kamal-deploy/proxy:2.11)"]
+    assert "docker network create kamal" not in plan["actions"] and plan["changed"] is True
     assert world.engine.mutations() == []
 
 
