@@ -25,6 +25,7 @@ import os
 import re
 import shlex
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
@@ -541,6 +542,15 @@ class ContainerManager(_docker.Operations):
             raise self.Error("%s is proxied but the proxy backend (module_utils/_proxy.py) is not available"
                              % self.spec.where)
         return self.proxy
+
+    # -- the audit log
+    def record_audit(self, messages, performer=None, role=None):
+        """Kamal's audit lines in the service's log on this host (check mode: only returned); the secret env
+        and the registry password never reach it."""
+        secrets = list(self.spec.secret_env().values()) + [(self.spec.registry() or {}).get("password")]
+        return _audit.record_all(self.spec.home, self.spec.service, messages, performer,
+                                 destination=self.spec.destination, role=role, secrets=secrets,
+                                 check_mode=self.check_mode)
 
     # -- env file, login, image
     def ensure_env_file(self):

@@ -346,10 +346,7 @@ def main():
             module.warn(warning)
         messages = _accessory.audit_messages(params["command"], params, result)
         if messages and params["audit"]:
-            secrets = list((params.get("secret_env") or {}).values()) + [(params.get("registry") or {}).get("password")]
-            result["audit"] = _audit.record_all(spec.home, params["service"], messages, params.get("performer"),
-                                                destination=params.get("destination"), secrets=secrets,
-                                                check_mode=module.check_mode)
+            result["audit"] = accessory.record_audit(messages, params.get("performer"))
         return result
 
     run_module(module, work, "kamal_accessory %s of %s on %s" % (params["command"], params["name"], params["host"]),

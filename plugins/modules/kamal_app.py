@@ -443,11 +443,7 @@ class AppManager:
         """Kamal's audit line on this host for what changed; secret values never reach it."""
         message = _app.audit_message(self.params["command"], self.params, result)
         if message and self.params.get("audit", True):
-            result["audit"] = _audit.record_all(
-                self.app.spec.home, self.params["service"], [message], self.params.get("performer"),
-                destination=self.params.get("destination"), role=self.params.get("role"),
-                secrets=[str(v) for v in (self.params.get("secret_env") or {}).values()],
-                check_mode=self.module.check_mode)[0]
+            result["audit"] = self.app.record_audit([message], self.params.get("performer"), self.app.spec.role)[0]
 
 
 def main():

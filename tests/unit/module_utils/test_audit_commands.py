@@ -55,3 +55,13 @@ def test_lines_go_to_the_services_log_with_the_destination_and_secrets_masked(tm
     assert lines[1].endswith("Executed cmd 'echo ********' on db accessory")
     assert _audit.record_all(str(tmp_path), "shop", ["Rebooted proxy"], check_mode=True)[0].endswith("Rebooted proxy")
     assert not os.path.exists(os.path.join(str(tmp_path), ".kamal/shop-audit.log"))
+
+
+def test_the_manager_records_in_its_services_log_with_secret_env_and_registry_password_masked(engine, home):
+    accessory = manager(engine, home, destination="staging", exec_command=None)
+    lines = accessory.record_audit(["Executed cmd 'login u registry-pw' on postgres accessory",
+                                    "echo %s" % "s3cr$t with 'quote'\nand newline"], performer="dev@example.com")
+    with open(os.path.join(home, ".kamal/shop-staging-audit.log"), encoding="utf-8") as handle:
+        assert handle.read().splitlines() == lines
+    assert lines[0].endswith("[dev@example.com] [staging] Executed cmd 'login u ********' on postgres accessory")
+    assert lines[1].endswith("] echo ********")
