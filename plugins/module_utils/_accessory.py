@@ -12,8 +12,9 @@ copy (secrets and file contents as digests) are recorded as labels on the contai
 knows whether the running container is the one asked for, and ``--check --diff`` names the exact keys that
 differ. A boot never replaces a container: a changed spec is applied by ``reboot``.
 
-Escaping, env-file rendering and the ``options`` -> SDK mapping are kamal_app's (:mod:`_app`), imported,
-so apps and accessories read the same values from the same deploy.yml.
+Escaping, the env file, the ``options`` -> SDK mapping, login and image, logs, exec and the route are the
+container base's (:mod:`_container`), so apps and accessories read the same values from the same deploy.yml
+and treat them alike.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,18 +31,13 @@ import re
 import shlex
 import shutil
 
-from ansible_collections.kamal.deploy.plugins.module_utils import _app
+from ansible_collections.kamal.deploy.plugins.module_utils import _container
+from ansible_collections.kamal.deploy.plugins.module_utils._container import ACTIVE_STATUSES, SPEC_DATA_LABEL, SPEC_LABEL
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
-from ansible_collections.kamal.deploy.plugins.module_utils import _logs
-from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
-from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 
-SPEC_LABEL = _app.SPEC_LABEL
-SPEC_DATA_LABEL = SPEC_LABEL + "-data"
-ACTIVE_STATUSES = ("running", "restarting")
 DEFAULT_FILE_MODE = 0o755
 COMMANDS = ("boot", "reboot", "start", "stop", "restart", "remove", "details", "logs", "exec", "upload")
 # The keys of the spec, in the order a diff shows them.
@@ -49,7 +45,7 @@ SPEC_KEYS = ("name", "image", "network", "port", "host", "env", "secret_env", "v
              "labels", "options", "cmd", "logging", "proxy")
 
 
-class AccessoryError(KamalError):
+class AccessoryError(_container.ContainerError):
     """A failure of an accessory command, with a message for humans and details for the module result."""
 
 
@@ -99,23 +95,19 @@ def _split_mount(text, where):
 
 # The accessory on this host -------------------------------------------------------------------------------
 
-class AccessorySpec:
+class AccessorySpec(_container.ContainerSpec):
     """Everything one accessory's container is made of, from the module parameters."""
 
     def __init__(self, params, environ=None):
-        self.params = params
-        self.service = params["service"]
-        self.destination = params.get("destination") or None
+        super().__init__(params, environ)
         self.name = params["name"]
         self.svc_name = naming.accessory_service_name(self.service, self.name, params.get("accessory_service"))
-        self.home = params.get("home") or os.path.expanduser("~")
-        self.environ = dict(os.environ if environ is None else environ)
-        self.environ.setdefault("HOME", self.home)
-        self.environ["PWD"] = self.home  # Kamal's commands run in the SSH user's home
-        self.network = params.get("network") or naming.DEFAULT_NETWORK
-        self.host = params.get("host")
-        self.proxy = params.get("proxy")
+        self.route_name = self.svc_name  # the proxy's name for an accessory is its container's
         self.where = "accessories/%s" % self.name
+
+    @property
+    def proxied(self):
+        return bool(self.proxy)
 
     # -- image
     def image(self):
@@ -126,9 +118,6 @@ class AccessorySpec:
         if server and not str(image).startswith(server + "/"):
             return naming.repository(image, server)
         return str(image)
-
-    def registry(self):
-        return _registry.credentials(self.params.get("registry"))
 
     # -- paths
     @property
@@ -200,47 +189,25 @@ class AccessorySpec:
             })
         return found
 
-    def volumes(self):
-        """``volumes`` verbatim (``$PWD``/``${VAR}`` expanded as the remote shell would): named volumes stay named."""
-        return [_app.shell_value(v, self.environ) for v in (self.params.get("volumes") or [])]
-
     def mounts(self):
         """Kamal's order: volumes, then files, then directories."""
         return self.volumes() + [f["mount"] for f in self.files()] + [d["mount"] for d in self.directories()]
 
-    # -- env and labels
-    def clear_env(self):
-        return [(str(k), _app.shell_value("" if v is None else v, self.environ))
-                for k, v in (self.params.get("env") or {}).items()]
-
-    def secret_env(self):
-        return {str(k): ("" if v is None else str(v)) for k, v in (self.params.get("secret_env") or {}).items()}
-
-    def env_file_content(self):
-        return _app.render_env_file(self.secret_env())
-
+    # -- labels
     def labels(self):
         labels = naming.accessory_labels(self.svc_name)
         for key, value in (self.params.get("labels") or {}).items():
             if str(key) in naming.RESERVED_LABELS:
                 raise AccessoryError("%s/labels/%s: invalid label. destination, role, and service are reserved labels"
                                      % (self.where, key))
-            labels[str(key)] = _app.shell_value(value, self.environ)
+            labels[str(key)] = _container.shell_value(value, self.environ)
         return labels
-
-    def command(self):
-        cmd = self.params.get("cmd")
-        if cmd is None or cmd == "":
-            return None
-        if isinstance(cmd, list):
-            return [str(part) for part in cmd]
-        return shlex.split(str(cmd))  # Kamal appends cmd raw; the remote shell splits it
 
     # -- docker run
     def _options(self):
         try:
-            return _app.map_options(self.params.get("options"), self.environ)
-        except _app.AppError as exc:
+            return _container.map_options(self.params.get("options"), self.environ)
+        except _container.ContainerError as exc:
             raise AccessoryError("%s/%s" % (self.where, exc.message.replace("kamal_app", "kamal_accessory")))
 
     def create_kwargs(self, for_exec=False):
@@ -250,8 +217,8 @@ class AccessorySpec:
         port = self.port()
         if port is not None and not for_exec:
             try:
-                ports, _merges = _app.map_options({"publish": port}, self.environ)
-            except _app.AppError as exc:
+                ports, _merges = _container.map_options({"publish": port}, self.environ)
+            except _container.ContainerError as exc:
                 raise AccessoryError("%s/port: %s" % (self.where, exc.message.split(": ", 1)[-1]))
             for key, binding in ports["ports"].items():
                 options.setdefault("ports", {})
@@ -261,7 +228,7 @@ class AccessorySpec:
                 options["ports"][key] = binding
         env = [] if for_exec else [("KAMAL_HOST", str(self.host or ""))]
         env += self.clear_env()
-        env += _app.parse_env_file(self.env_file_content())
+        env += _container.parse_env_file(self.env_file_content())
         env += merges["environment"]
         kwargs = {
             "environment": ["%s=%s" % pair for pair in env],
@@ -273,8 +240,8 @@ class AccessorySpec:
             labels.update(merges["labels"])
             kwargs.update({
                 "labels": labels, "restart_policy": restart,
-                "log_config": _app.log_config(self.params.get("logging"), merges["log.driver"],
-                                              merges["log.options"], self.environ),
+                "log_config": _container.log_config(self.params.get("logging"), merges["log.driver"],
+                                                    merges["log.options"], self.environ),
             })
         command = self.command()
         if command is not None:
@@ -303,17 +270,12 @@ class AccessorySpec:
             "options": json.loads(json.dumps(self.params.get("options") or {}, sort_keys=True, default=str)),
             "cmd": self.command(),
             "logging": json.loads(json.dumps(self.params.get("logging") or {}, sort_keys=True, default=str)),
-            "proxy": _route.public(self.route()) if self.proxy else None,
+            "proxy": _route.public(self.route()) if self.proxied else None,
         }
         return spec
 
     def spec_hash(self, public=None):
         return _digest(public if public is not None else self.public_spec(), 32)
-
-    # -- proxy
-    def route(self):
-        """The route for ``_proxy.ensure_route`` (docs/dev/proxy-contract.md); the name is the container name."""
-        return _route.route(self.svc_name, self.proxy)
 
 
 def render_run(spec, kwargs, image, exec_mode=False):
@@ -355,30 +317,6 @@ def render_run(spec, kwargs, image, exec_mode=False):
     return " ".join(a for a in args if a)
 
 
-def summary(container):
-    """What a human needs to know about a container (never its environment)."""
-    attrs = container.attrs or {}
-    state = attrs.get("State") or {}
-    labels = dict((attrs.get("Config") or {}).get("Labels") or {})
-    labels.pop(SPEC_DATA_LABEL, None)
-    networks = ((attrs.get("NetworkSettings") or {}).get("Networks") or {})
-    return {
-        "id": container.id,
-        "name": (attrs.get("Name") or getattr(container, "name", "") or "").lstrip("/"),
-        "image": (attrs.get("Config") or {}).get("Image"),
-        "image_id": attrs.get("Image"),
-        "status": state.get("Status"),
-        "started_at": state.get("StartedAt"),
-        "created": attrs.get("Created"),
-        "networks": sorted(networks),
-        "labels": labels,
-    }
-
-
-def _state(container):
-    return ((container.attrs or {}).get("State") or {}).get("Status")
-
-
 def observed_spec(container):
     """What can be read back from a container not booted by kamal.deploy (no spec label), for comparison."""
     attrs = container.attrs or {}
@@ -398,17 +336,15 @@ def observed_spec(container):
 
 # The manager ------------------------------------------------------------------------------------------------
 
-class Accessory(_docker.Operations):
+class Accessory(_container.ContainerManager):
     """Kamal's accessory commands for one accessory on one host."""
 
+    Error = AccessoryError
+    PULL_ACTION = "docker image pull"
+
     def __init__(self, client, spec, check_mode=False, proxy=None, random_hex=naming.random_hex):
-        super().__init__(check_mode)
-        self.client = client
-        self.spec = spec
-        self.proxy = proxy
-        self.random_hex = random_hex
+        super().__init__(client, spec, check_mode=check_mode, proxy=proxy, random_hex=random_hex)
         self.warnings = []
-        self._logged_in = False
 
     # -- helpers
     def result(self, **data):
@@ -433,45 +369,16 @@ class Accessory(_docker.Operations):
         others = sorted(self.labelled(), key=lambda c: (c.attrs or {}).get("Created") or "", reverse=True)
         return others[0] if others else None
 
-    def _need_proxy(self):
-        if self.proxy is None:
-            raise AccessoryError("%s has a proxy section but the proxy backend (module_utils/_proxy.py) is not "
-                                 "available" % self.spec.where)
-        return self.proxy
+    def planned_container_name(self):
+        return self.spec.svc_name
 
-    # -- prepare: login and networks
-    def login(self):
-        registry = self.spec.registry()
-        if registry is None or self._logged_in:
-            return
-        self.actions.append(_registry.login_action(registry))
-        if not self.check_mode:
-            _registry.login(self.client, registry, self.spec.host)
-        self._logged_in = True
-
+    # -- prepare: networks
     def ensure_networks(self):
         # Kamal always creates `kamal`, even for an accessory on another network.
         for network in sorted({naming.DEFAULT_NETWORK, self.spec.network}):
             if _docker.ensure_network(self.client, network, check_mode=self.check_mode):
                 self.actions.append("docker network create %s" % network)
                 self.changed = True
-
-    def ensure_image(self, pull):
-        """``pull``: ``missing`` (boot: docker run pulls a missing image) or ``always`` (reboot, Kamal 2.8+)."""
-        ref = self.spec.image()
-        before = _docker.find_image(self.client, ref)
-        if before is not None and pull == "missing":
-            return before
-        self.login()
-        self.actions.append("docker image pull %s" % ref)
-        if self.check_mode:
-            if before is None:
-                self.changed = True
-            return before
-        image = _docker.pull_image(self.client, ref)
-        if before is None or before.id != image.id:
-            self.changed = True
-        return image
 
     # -- host files
     def _chown(self, path, owner, where):
@@ -530,22 +437,6 @@ class Accessory(_docker.Operations):
                 if not self.check_mode:
                     os.chmod(path, item["mode"])
             self._chown(path, item["owner"], where)
-
-    def ensure_env_file(self):
-        path = self.spec.env_file
-        content = self.spec.env_file_content()
-        try:
-            with open(path, "r", encoding="utf-8") as handle:
-                current = handle.read()
-            mode = os.stat(path).st_mode & 0o777
-        except (IOError, OSError):
-            current, mode = None, None
-        if current == content and mode == 0o600:
-            return False
-        self._do("write %s (mode 0600, %d secret(s))" % (path, len(self.spec.secret_env())))
-        if not self.check_mode:
-            _app.write_private_file(path, content)
-        return True
 
     def prepare_host(self):
         """Kamal's order before ``docker run``: directories, files, then the env file."""
@@ -614,45 +505,11 @@ class Accessory(_docker.Operations):
             else:
                 leftover = self.container()
                 if leftover is not None and (leftover.attrs.get("Config") or {}).get("Labels", {}).get(
-                        SPEC_LABEL) == spec_hash and _state(leftover) == "created":
+                        SPEC_LABEL) == spec_hash and _docker.container_state(leftover) == "created":
                     self.actions.append("docker container rm --force %s (failed boot)" % self.spec.svc_name)
                     leftover.remove(force=True)
             raise AccessoryError(message, actions=list(self.actions))
         return created
-
-    def route_to(self, container):
-        """Register the accessory with the proxy (Kamal: ``kamal-proxy deploy <svc_name> --target <cid>:<port>``)."""
-        if not self.spec.proxy:
-            return {}
-        proxy = self._need_proxy()
-        home = self.spec.home
-        info = {"ensure": proxy.ensure_route(home, self.spec.route(), check_mode=self.check_mode)}
-        if info["ensure"].get("changed"):
-            self.actions.append("proxy ensure route %s" % self.spec.svc_name)
-            self.changed = True
-        ip = _docker.container_ip(container, self.spec.network) if container is not None else None
-        if not ip:
-            if container is None:  # check mode: not created yet
-                self.actions.append("proxy switch %s to <ip of %s>" % (self.spec.svc_name, self.spec.svc_name))
-                self.changed = True
-                return info
-            raise AccessoryError("%s: the container has no address on the %s network, cannot route to it"
-                                 % (self.spec.svc_name, self.spec.network))
-        info["switch"] = proxy.switch_live_target(home, self.spec.svc_name, ip, check_mode=self.check_mode,
-                                                  container=self.spec.svc_name)
-        if info["switch"].get("changed"):
-            self.actions.append("proxy switch %s to %s" % (self.spec.svc_name, ip))
-            self.changed = True
-        return info
-
-    def unroute(self):
-        if not self.spec.proxy:
-            return {}
-        removed = self._need_proxy().remove_route(self.spec.home, self.spec.svc_name, check_mode=self.check_mode)
-        if removed.get("changed"):
-            self.actions.append("proxy remove route %s" % self.spec.svc_name)
-            self.changed = True
-        return removed
 
     # -- commands
     def boot(self):
@@ -663,18 +520,18 @@ class Accessory(_docker.Operations):
         if current is not None:
             return self._boot_existing(current, public, spec_hash)
         self.prepare_host()
-        image = self.ensure_image("missing")
+        image = self.ensure_image(spec.image(), "missing")
         new = self.run_container(spec.image(), kwargs, public, spec_hash)
         route = self.route_to(new)
         after = {"container": spec.svc_name, "status": "running", "spec_hash": spec_hash}
         after.update(public)
-        return self.result(container=summary(new) if new is not None else {"name": spec.svc_name},
+        return self.result(container=self.summarize(new) if new is not None else {"name": spec.svc_name},
                            image_id=image.id if image is not None else None, route=route, differs=[],
                            diff={"before": {"container": None}, "after": after})
 
     def _boot_existing(self, current, public, spec_hash):
         spec = self.spec
-        state = _state(current)
+        state = _docker.container_state(current)
         recorded_hash, _data = self.recorded(current)
         name = (current.attrs.get("Name") or "").lstrip("/") or spec.svc_name
         if recorded_hash == spec_hash:
@@ -687,7 +544,7 @@ class Accessory(_docker.Operations):
             else:
                 msg = ("Skipping booting `%s`: a container already exists (%s, %s); Kamal's boot leaves it; run "
                        "accessory_start" % (spec.name, name, state))
-            return self.result(container=summary(current), route=route, differs=[], msg=msg,
+            return self.result(container=self.summarize(current), route=route, differs=[], msg=msg,
                                diff={"before": {"spec_hash": spec_hash}, "after": {"spec_hash": spec_hash}})
         keys, before, after = self.differences(current, public)
         if recorded_hash is None:
@@ -701,7 +558,7 @@ class Accessory(_docker.Operations):
                    "replaces a container)" % (spec.name, name, ", ".join(keys)))
         if keys:
             self.warnings.append(msg)
-        return self.result(container=summary(current), differs=keys, msg=msg, diff={"before": before, "after": after})
+        return self.result(container=self.summarize(current), differs=keys, msg=msg, diff={"before": before, "after": after})
 
     def reboot(self, force=False):
         """Pull first, then stop and replace; the old container comes back if the new one fails to start."""
@@ -709,32 +566,32 @@ class Accessory(_docker.Operations):
         public, spec_hash, kwargs = self.desired()
         self.ensure_networks()
         current = self.existing()
-        if current is not None and not force and _state(current) in ACTIVE_STATUSES:
+        if current is not None and not force and _docker.container_state(current) in ACTIVE_STATUSES:
             recorded_hash, _data = self.recorded(current)
             if recorded_hash == spec_hash:
                 self.prepare_host()
                 route = self.route_to(current)
-                return self.result(container=summary(current), differs=[], route=route,
+                return self.result(container=self.summarize(current), differs=[], route=route,
                                    msg="%s already runs this spec (force: true reboots anyway)" % spec.svc_name,
                                    diff={"before": {"spec_hash": spec_hash}, "after": {"spec_hash": spec_hash}})
         if current is not None:
             keys, before, after = self.differences(current, public)
         else:
             keys, before, after = list(SPEC_KEYS), {"container": None}, dict(public)
-        image = self.ensure_image("always")  # before anything stops: a bad tag leaves the old one running
+        image = self.ensure_image(spec.image(), "always")  # before anything stops: a bad tag leaves the old one running
         if not self.check_mode and image is None:
             raise AccessoryError("pulling %s gave no image" % spec.image())
         self.changed = True
         old = [c for c in self.labelled() if current is None or c.id != current.id]
         parked = None
-        was_running = current is not None and _state(current) in ACTIVE_STATUSES
+        was_running = current is not None and _docker.container_state(current) in ACTIVE_STATUSES
         if current is not None:
             if was_running:
                 self._do("docker container stop %s" % spec.svc_name, current.stop)
             parked = "%s_replaced_%s" % (spec.svc_name, self.random_hex(8))
             self._do("docker container rename %s %s" % (current.name, parked), current.rename, parked)
         for other in old:
-            if _state(other) in ACTIVE_STATUSES:
+            if _docker.container_state(other) in ACTIVE_STATUSES:
                 self._do("docker container stop %s" % other.name, other.stop)
         try:
             self.prepare_host()
@@ -750,7 +607,7 @@ class Accessory(_docker.Operations):
         for gone in ([current] if current is not None else []) + old:
             self._do("docker container rm %s" % (parked if gone is current else gone.name), gone.remove, v=False)
         route = self.route_to(new)
-        summary_after = summary(new) if new is not None else {"name": spec.svc_name}
+        summary_after = self.summarize(new) if new is not None else {"name": spec.svc_name}
         return self.result(container=summary_after, image_id=image.id if image is not None else None, route=route,
                            differs=keys, diff={"before": before, "after": after})
 
@@ -773,37 +630,37 @@ class Accessory(_docker.Operations):
 
     def start(self):
         container = self._named_or_fail("start")
-        if _state(container) not in ACTIVE_STATUSES:
+        if _docker.container_state(container) not in ACTIVE_STATUSES:
             self._do("docker container start %s" % self.spec.svc_name, container.start)
             if not self.check_mode:
                 container.reload()
         route = self.route_to(container)
-        return self.result(container=summary(container), route=route)
+        return self.result(container=self.summarize(container), route=route)
 
     def stop(self):
         container = self.container()
         if container is None:  # Kamal ignores errors of docker stop
             return self.result(container=None, msg="no container named %s" % self.spec.svc_name)
         route = self.unroute()
-        if _state(container) in ACTIVE_STATUSES:
+        if _docker.container_state(container) in ACTIVE_STATUSES:
             self._do("docker container stop %s" % self.spec.svc_name, container.stop)
             if not self.check_mode:
                 container.reload()
-        return self.result(container=summary(container), route=route)
+        return self.result(container=self.summarize(container), route=route)
 
     def restart(self):
         """Kamal's restart: stop, then start (always a change)."""
         container = self._named_or_fail("restart")
         route = {}
-        if self.spec.proxy:
+        if self.spec.proxied:
             route["remove"] = self.unroute()
-        if _state(container) in ACTIVE_STATUSES:
+        if _docker.container_state(container) in ACTIVE_STATUSES:
             self._do("docker container stop %s" % self.spec.svc_name, container.stop)
         self._do("docker container start %s" % self.spec.svc_name, container.start)
         if not self.check_mode:
             container.reload()
         route["ensure"] = self.route_to(container)
-        return self.result(container=summary(container), route=route)
+        return self.result(container=self.summarize(container), route=route)
 
     def removal_plan(self):
         """What ``remove`` deletes, and the data it keeps (as Kamal's ``accessory remove``)."""
@@ -860,7 +717,7 @@ class Accessory(_docker.Operations):
                 would_remove=plan, actions=[])
         route = self.unroute()
         for container in containers.values():
-            if _state(container) in ACTIVE_STATUSES:
+            if _docker.container_state(container) in ACTIVE_STATUSES:
                 self._do("docker container stop %s" % container.name, container.stop)
         for container in containers.values():
             self._do("docker container rm %s" % container.name, container.remove, v=False, force=True)
@@ -889,69 +746,59 @@ class Accessory(_docker.Operations):
 
     def details(self):
         """``docker ps --filter label=service=<svc_name>`` (running ones, as Kamal; never the env)."""
-        running = [c for c in self.labelled() if _state(c) in ACTIVE_STATUSES]
-        return self.result(containers=[summary(c) for c in running])
+        running = [c for c in self.labelled() if _docker.container_state(c) in ACTIVE_STATUSES]
+        return self.result(containers=[self.summarize(c) for c in running])
 
     def logs(self, lines=None, since=None, grep=None, timestamps=True):
-        container = self.container()
-        if container is None:
-            return self.result(lines=[], container=None, msg="no container named %s" % self.spec.svc_name)
-        out = _logs.read_logs(container, self.spec.svc_name, lines=lines, since=since, grep=grep, timestamps=timestamps)
-        return self.result(lines=out, container=self.spec.svc_name)
+        return self.logs_result(self.container(), "no container named %s" % self.spec.svc_name, lines=lines,
+                                since=since, grep=grep, timestamps=timestamps)
 
     def run_exec(self, command, reuse=False):
-        argv = command if isinstance(command, list) else (shlex.split(command) if command else [])
-        argv = [str(a) for a in argv]
-        if not argv:
-            raise AccessoryError("exec needs a command (exec_command), e.g. ['psql', '-c', 'select 1']")
+        argv = self.exec_argv(command, "['psql', '-c', 'select 1']")
         spec = self.spec
         if reuse:
             container = self.container()
-            if container is None or _state(container) not in ACTIVE_STATUSES:
+            if container is None or _docker.container_state(container) not in ACTIVE_STATUSES:
                 raise AccessoryError("exec reuse: %s is not running on this host" % spec.svc_name)
-            self._do("docker exec %s %s" % (spec.svc_name, " ".join(shlex.quote(a) for a in argv)))
-            if self.check_mode:
-                return self.result(container=spec.svc_name)
-            code, output = _docker.call("docker exec %s" % spec.svc_name, container.exec_run, argv, demux=True)
-            return self._exec_result(spec.svc_name, code, output)
+            return self.exec_in(container, argv)
         kwargs = spec.create_kwargs(for_exec=True)
         kwargs.pop("command", None)
         self.ensure_env_file()
-        self.ensure_image("missing")
+        self.ensure_image(spec.image(), "missing")
         self._do(render_run(spec, dict(kwargs, command=argv), spec.image(), exec_mode=True))
         if self.check_mode:
             return self.result(container=None)
         name = "%s-exec-%s" % (spec.svc_name, self.random_hex(3))
-        container = _docker.call("running %s" % name, self.client.containers.create, spec.image(), command=argv,
-                                 name=name, detach=True, **kwargs)
-        try:
-            container.start()
-            waited = container.wait()
-            code = waited.get("StatusCode") if isinstance(waited, dict) else waited
-            stdout = container.logs(stdout=True, stderr=False)
-            stderr = container.logs(stdout=False, stderr=True)
-            return self._exec_result(name, code, (stdout, stderr))
-        finally:
-            try:
-                container.remove(force=True)
-            except Exception:  # pylint: disable=broad-except
-                pass
-
-    def _exec_result(self, name, code, output):
-        stdout, stderr = output if isinstance(output, tuple) else (output, b"")
-        stdout = (stdout or b"").decode("utf-8", "replace") if isinstance(stdout, bytes) else (stdout or "")
-        stderr = (stderr or b"").decode("utf-8", "replace") if isinstance(stderr, bytes) else (stderr or "")
-        result = self.result(container=name, rc=code, stdout=stdout, stderr=stderr,
-                             stdout_lines=stdout.splitlines(), stderr_lines=stderr.splitlines())
-        if code:
-            details = {k: v for k, v in result.items() if k != "changed"}
-            raise AccessoryError("exec in %s exited with %s" % (name, code), **details)
-        return result
+        return self.exec_new(name, spec.image(), argv, kwargs)
 
     def upload(self):
         """Kamal's hidden ``accessory upload``: the files only (boot also creates the directories)."""
         self.ensure_files()
         return self.result(files=[f["host_path"] for f in self.spec.files()])
+
+
+# Kamal's audit line for each kind of operation an accessory command did (kamal/cli/accessory.rb).
+_AUDITED = (("docker image pull ", "Pull %s accessory image"), ("docker container stop ", "Stopped %s accessory"),
+            ("docker run ", "Booted %s accessory"), ("docker container rm ", "Remove %s accessory container"),
+            ("docker container start ", "Started %s accessory"), ("docker image rm ", "Removed %s accessory image"))
+
+
+def audit_messages(command, params, result):
+    """Kamal's audit lines for what an accessory command did (none when it changed nothing), in order."""
+    if not result.get("changed"):
+        return []
+    name = params["name"]
+    if command == "exec":
+        argv = params.get("exec_command")
+        return ["Executed cmd '%s' on %s accessory" % (" ".join(argv) if isinstance(argv, list) else argv, name)]
+    messages = []
+    for action in result.get("actions") or []:
+        for prefix, message in _AUDITED:
+            if prefix == "docker image pull " and command != "reboot":
+                continue  # Kamal's boot pulls inside docker run: no line of its own
+            if action.startswith(prefix) and message % name not in messages:
+                messages.append(message % name)
+    return messages
 
 
 def run(accessory, params):

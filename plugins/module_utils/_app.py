@@ -19,434 +19,42 @@ __metaclass__ = type
 import hashlib
 import json
 import os
-import re
 import shlex
 import shutil
 import time
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _container
+from ansible_collections.kamal.deploy.plugins.module_utils._container import ACTIVE_STATUSES, SPEC_LABEL
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
-from ansible_collections.kamal.deploy.plugins.module_utils import _files
-from ansible_collections.kamal.deploy.plugins.module_utils import _health as health
-from ansible_collections.kamal.deploy.plugins.module_utils import _logs
-from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
-from ansible_collections.kamal.deploy.plugins.module_utils import _registry
-from ansible_collections.kamal.deploy.plugins.module_utils import _route
+from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 
-SPEC_LABEL = "kamal.deploy.spec"
-ACTIVE_STATUSES = ("running", "restarting")
 LOG_LINES_ON_FAILURE = 50
 UPTIME_POLL = 0.5  # seconds between two looks at a new container during min_uptime
-DEFAULT_LOG_MAX_SIZE = "10m"
 
 
-class AppError(KamalError):
+def health():
+    """module_utils/_health (probes, readiness waits, their messages), imported when a boot first needs it: the
+    other commands (logs, exec, details ...) and an up-to-date boot never load it."""
+    from ansible_collections.kamal.deploy.plugins.module_utils import _health
+    return _health
+
+
+class AppError(_container.ContainerError):
     """A failure of an app command, with a message for humans and details for the module result."""
-
-
-# Kamal's escaping ---------------------------------------------------------------------------------------
-
-_DUMP_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f", "\v": "\\v", "\b": "\\b",
-                 "\a": "\\a", "\x1b": "\\e", '"': '\\"', "\\": "\\\\"}
-
-
-def ruby_dump_inner(value):
-    """Ruby's ``String#dump`` without the outer quotes, keeping non-ASCII characters as they are.
-
-    Kamal dumps ASCII runs only (``escape_docker_env_file_value``/``escape_shell_value``).
-    """
-    value = str(value)
-    out = []
-    for index, char in enumerate(value):
-        code = ord(char)
-        if char in _DUMP_ESCAPES:
-            out.append(_DUMP_ESCAPES[char])
-        elif char == "#" and value[index + 1:index + 2] in ("{", "$", "@"):
-            out.append("\\#")
-        elif code < 0x20 or code == 0x7F:
-            out.append("\\x%02X" % code)
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def env_file_value(value):
-    """A value as Kamal writes it into an env file: dumped, then ``\\"`` and ``\\#`` unescaped.
-
-    Docker reads env files literally, so a newline reaches the container as the two characters ``\\n``.
-    """
-    return ruby_dump_inner(value).replace('\\"', '"').replace("\\#", "#")
-
-
-def render_env_file(secret_env):
-    """The content of ``<role>.env``: ``KEY=value`` lines; an empty env is a single newline (as Kamal)."""
-    content = "".join("%s=%s\n" % (key, env_file_value(value)) for key, value in secret_env.items())
-    return content or "\n"
-
-
-def parse_env_file(content):
-    """What ``docker run --env-file`` makes of a file: ``KEY=VALUE`` lines, ``#`` comments, no unquoting."""
-    env = []
-    for line in content.split("\n"):
-        line = line.lstrip(" \t")
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            if key in os.environ:
-                env.append((key, os.environ[key]))
-            continue
-        env.append((key, value))
-    return env
-
-
-_PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
-
-
-def shell_value(value, environ=None):
-    """What a container sees for a value Kamal puts on the ``docker run`` command line.
-
-    Kamal renders it as ``"<dump>"`` with backticks and every ``$`` escaped except ``${...}`` groups; the
-    remote shell then expands ``${VAR}`` and removes the backslash before ``"``, ``\\``, ``$`` and
-    backticks only. So ``a\\nb`` (a newline) arrives as the four characters ``a\\nb`` and ``${HOME}`` is the
-    SSH user's home: the same values, without a shell.
-    """
-    if isinstance(value, bool):
-        value = "true" if value else "false"
-    environ = os.environ if environ is None else environ
-    dumped = ruby_dump_inner(value)
-    out = []
-    index = 0
-    while index < len(dumped):
-        char = dumped[index]
-        if char == "\\" and index + 1 < len(dumped) and dumped[index + 1] in '"\\':
-            out.append(dumped[index + 1])
-            index += 2
-            continue
-        if char == "$":
-            match = _PARAM.match(dumped, index)
-            if match:
-                name, op, word = match.group(1), match.group(2), match.group(3)
-                current = environ.get(name)
-                if op == ":-" and not current:
-                    current = word
-                elif op == "-" and current is None:
-                    current = word
-                out.append(current or "")
-                index = match.end()
-                continue
-        out.append(char)
-        index += 1
-    return "".join(out)
-
-
-# docker run options -> SDK create() kwargs ----------------------------------------------------------------
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)")
-_DURATION_NS = {"ns": 1, "us": 1000, "ms": 10 ** 6, "s": 10 ** 9, "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
-
-
-def _duration_ns(option, value):
-    text = str(value).strip()
-    if re.match(r"^\d+$", text):
-        return int(text) * 10 ** 9
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise AppError("options/%s: %r is not a duration (like 30s, 1m30s or 500ms)" % (option, value))
-    return int(sum(float(n) * _DURATION_NS[u] for n, u in parts))
-
-
-def _str(option, value):  # pylint: disable=unused-argument
-    return str(value)
-
-
-def _int(option, value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise AppError("options/%s: %r is not an integer" % (option, value))
-
-
-def _key_value(option, value, sep="="):
-    key, found, val = str(value).partition(sep)
-    if not found:
-        raise AppError("options/%s: %r should be KEY%sVALUE" % (option, value, sep))
-    return key, val
-
-
-def _publish(option, value):
-    """``[ip:][host_port:]container_port[/proto]`` -> (``port/proto``, binding)."""
-    text = str(value)
-    proto = "tcp"
-    if "/" in text:
-        text, proto = text.rsplit("/", 1)
-    if text.startswith("["):  # [ipv6]:host:container
-        close = text.index("]")
-        ip, rest = text[1:close], text[close + 2:]
-        parts = [ip] + rest.split(":")
-    else:
-        parts = text.split(":")
-    if len(parts) == 1:
-        return "%s/%s" % (parts[0], proto), None
-    if len(parts) == 2:
-        return "%s/%s" % (parts[1], proto), (int(parts[0]) if parts[0] else None)
-    if len(parts) == 3:
-        host_port = int(parts[1]) if parts[1] else None
-        return "%s/%s" % (parts[2], proto), (parts[0], host_port)
-    raise AppError("options/%s: %r is not [ip:][host_port:]container_port[/proto]" % (option, value))
-
-
-def _mount(option, value):
-    mount = {}
-    for item in str(value).split(","):
-        key, sep, val = item.partition("=")
-        key = key.strip().lower()
-        if key == "type":
-            mount["Type"] = val
-        elif key in ("source", "src"):
-            mount["Source"] = val
-        elif key in ("target", "destination", "dst"):
-            mount["Target"] = val
-        elif key in ("readonly", "ro"):
-            mount["ReadOnly"] = (not sep) or val.lower() in ("1", "true")
-        elif key == "consistency":
-            mount["Consistency"] = val
-        else:
-            raise AppError("options/%s: mount key %r is not supported by kamal_app (type, source, target, readonly,"
-                           " consistency are)" % (option, key))
-    mount.setdefault("Type", "volume")
-    if "Target" not in mount:
-        raise AppError("options/%s: %r has no target" % (option, value))
-    return mount
-
-
-def _gpus(option, value):
-    text = str(value)
-    if text == "all":
-        return {"Driver": "", "Count": -1, "Capabilities": [["gpu"]]}
-    if text.isdigit():
-        return {"Driver": "", "Count": int(text), "Capabilities": [["gpu"]]}
-    if text.startswith("device="):
-        return {"Driver": "", "DeviceIDs": text[len("device="):].strip('"').split(","), "Capabilities": [["gpu"]]}
-    raise AppError("options/%s: %r should be all, a count or device=<ids>" % (option, value))
-
-
-def _ulimit(option, value):
-    name, limits = _key_value(option, value)
-    soft, _sep, hard = limits.partition(":")
-    return {"Name": name, "Soft": _int(option, soft), "Hard": _int(option, hard or soft)}
-
-
-# option name -> (kwarg, kind, converter). kinds: scalar (last wins), list (repeatable), dict (k=v
-# repeatable), flag (bool), merge:<target> (merged into what kamal_app builds: labels, env, volumes, log).
-_OPTIONS = {
-    "add-host": ("extra_hosts", "list", _str),
-    "blkio-weight": ("blkio_weight", "scalar", _int),
-    "cap-add": ("cap_add", "list", _str),
-    "cap-drop": ("cap_drop", "list", _str),
-    "cgroup-parent": ("cgroup_parent", "scalar", _str),
-    "cpu-period": ("cpu_period", "scalar", _int),
-    "cpu-quota": ("cpu_quota", "scalar", _int),
-    "cpu-rt-period": ("cpu_rt_period", "scalar", _int),
-    "cpu-rt-runtime": ("cpu_rt_runtime", "scalar", _int),
-    "cpu-shares": ("cpu_shares", "scalar", _int),
-    "cpus": ("nano_cpus", "scalar", lambda o, v: int(round(float(v) * 10 ** 9))),
-    "cpuset-cpus": ("cpuset_cpus", "scalar", _str),
-    "cpuset-mems": ("cpuset_mems", "scalar", _str),
-    "device": ("devices", "list", _str),
-    "device-cgroup-rule": ("device_cgroup_rules", "list", _str),
-    "dns": ("dns", "list", _str),
-    "dns-option": ("dns_opt", "list", _str),
-    "dns-search": ("dns_search", "list", _str),
-    "domainname": ("domainname", "scalar", _str),
-    "entrypoint": ("entrypoint", "scalar", lambda o, v: [str(v)]),
-    "env": ("environment", "merge", _str),
-    "gpus": ("device_requests", "list", _gpus),
-    "group-add": ("group_add", "list", _str),
-    "health-cmd": ("healthcheck.test", "health", lambda o, v: ["CMD-SHELL", str(v)]),
-    "health-interval": ("healthcheck.interval", "health", _duration_ns),
-    "health-retries": ("healthcheck.retries", "health", _int),
-    "health-start-period": ("healthcheck.start_period", "health", _duration_ns),
-    "health-timeout": ("healthcheck.timeout", "health", _duration_ns),
-    "hostname": ("hostname", "scalar", _str),
-    "init": ("init", "flag", None),
-    "interactive": ("stdin_open", "flag", None),
-    "ipc": ("ipc_mode", "scalar", _str),
-    "isolation": ("isolation", "scalar", _str),
-    "label": ("labels", "merge", _str),
-    "log-driver": ("log.driver", "merge", _str),
-    "log-opt": ("log.options", "merge", _str),
-    "mac-address": ("mac_address", "scalar", _str),
-    "memory": ("mem_limit", "scalar", _str),
-    "memory-reservation": ("mem_reservation", "scalar", _str),
-    "memory-swap": ("memswap_limit", "scalar", _str),
-    "memory-swappiness": ("mem_swappiness", "scalar", _int),
-    "mount": ("mounts", "list", _mount),
-    "no-healthcheck": ("healthcheck.test", "health", lambda o, v: ["NONE"]),
-    "oom-kill-disable": ("oom_kill_disable", "flag", None),
-    "oom-score-adj": ("oom_score_adj", "scalar", _int),
-    "pid": ("pid_mode", "scalar", _str),
-    "pids-limit": ("pids_limit", "scalar", _int),
-    "privileged": ("privileged", "flag", None),
-    "publish": ("ports", "publish", _publish),
-    "publish-all": ("publish_all_ports", "flag", None),
-    "read-only": ("read_only", "flag", None),
-    "restart": ("restart_policy", "restart", _str),
-    "runtime": ("runtime", "scalar", _str),
-    "security-opt": ("security_opt", "list", _str),
-    "shm-size": ("shm_size", "scalar", _str),
-    "stop-signal": ("stop_signal", "scalar", _str),
-    "storage-opt": ("storage_opt", "dict", _str),
-    "sysctl": ("sysctls", "dict", _str),
-    "tmpfs": ("tmpfs", "tmpfs", _str),
-    "tty": ("tty", "flag", None),
-    "ulimit": ("ulimits", "list", _ulimit),
-    "user": ("user", "scalar", _str),
-    "userns": ("userns_mode", "scalar", _str),
-    "uts": ("uts_mode", "scalar", _str),
-    "volume": ("volumes", "merge", _str),
-    "volumes-from": ("volumes_from", "list", _str),
-    "workdir": ("working_dir", "scalar", _str),
-}
-_ALIASES = {"c": "cpu-shares", "e": "env", "h": "hostname", "i": "interactive", "l": "label", "m": "memory",
-            "p": "publish", "P": "publish-all", "t": "tty", "u": "user", "v": "volume", "w": "workdir",
-            "dns-opt": "dns-option", "net-alias": "network-alias"}
-_OWNED = {
-    "name": "kamal_app names containers <service>-<role>[-<destination>]-<version>",
-    "detach": "kamal_app always runs app containers detached",
-    "rm": "app containers are kept for rollback; prune removes old ones",
-    "network": "app containers join the kamal network, as Kamal's `docker run --network kamal`",
-    "net": "app containers join the kamal network, as Kamal's `docker run --network kamal`",
-    "env-file": "the role's env file is managed by kamal_app (secret_env)",
-}
-
-
-def _restart_policy(value):
-    text = str(value)
-    match = re.match(r"^(no|always|unless-stopped|on-failure)(?::(\d+))?$", text)
-    if not match or (match.group(2) and match.group(1) != "on-failure"):
-        raise AppError("options/restart: %r must be no, always, unless-stopped or on-failure[:N]" % value)
-    policy = {"Name": match.group(1)}
-    if match.group(2):
-        policy["MaximumRetryCount"] = int(match.group(2))
-    return policy
-
-
-def map_options(options, environ=None):
-    """Kamal's role ``options`` (``--<key> "<value>"``, lists repeat, ``true`` is a bare flag) as SDK kwargs.
-
-    Returns ``(kwargs, merges)``: ``merges`` holds labels, env, volumes and log settings to combine with
-    the ones kamal_app builds itself. An option that cannot be expressed fails naming the option.
-    """
-    kwargs = {}
-    merges = {"labels": {}, "environment": [], "volumes": [], "log.driver": None, "log.options": {}}
-    health_check = {}
-    for raw_key, raw_value in (options or {}).items():
-        key = _ALIASES.get(str(raw_key), str(raw_key))
-        if key in _OWNED:
-            raise AppError("options/%s: cannot be set: %s" % (raw_key, _OWNED[key]))
-        if key not in _OPTIONS:
-            raise AppError("options/%s: the docker run option --%s is not supported by kamal_app (the Docker SDK"
-                           " cannot express it here); supported options: %s"
-                           % (raw_key, raw_key, ", ".join(sorted(_OPTIONS))))
-        kwarg, kind, convert = _OPTIONS[key]
-        values = raw_value if isinstance(raw_value, list) else [raw_value]
-        for value in values:
-            if kind == "flag":
-                if value is True or value is None or str(value).lower() in ("true", ""):
-                    kwargs[kwarg] = True
-                elif value is False or str(value).lower() == "false":
-                    kwargs[kwarg] = False
-                else:
-                    raise AppError("options/%s: %r should be true or false" % (raw_key, value))
-                continue
-            if value is True:
-                raise AppError("options/%s: --%s needs a value" % (raw_key, key))
-            text = value if not isinstance(value, str) else shell_value(value, environ)
-            if kind == "scalar":
-                kwargs[kwarg] = convert(key, text)
-            elif kind == "list":
-                kwargs.setdefault(kwarg, []).append(convert(key, text))
-            elif kind == "dict":
-                item_key, item_value = _key_value(key, text)
-                kwargs.setdefault(kwarg, {})[item_key] = item_value
-            elif kind == "tmpfs":
-                path, _sep, opts = str(text).partition(":")
-                kwargs.setdefault(kwarg, {})[path] = opts
-            elif kind == "publish":
-                port, binding = convert(key, text)
-                ports = kwargs.setdefault(kwarg, {})
-                if port in ports:
-                    previous = ports[port]
-                    ports[port] = (previous if isinstance(previous, list) else [previous]) + [binding]
-                else:
-                    ports[port] = binding
-            elif kind == "health":
-                health_check[kwarg.split(".", 1)[1]] = convert(key, text)
-            elif kind == "restart":
-                kwargs[kwarg] = _restart_policy(text)
-            elif kind == "merge":
-                if kwarg == "labels":
-                    label_key, _sep, label_value = str(text).partition("=")
-                    merges["labels"][label_key] = label_value
-                elif kwarg == "environment":
-                    merges["environment"].append(tuple(_key_value(key, text)))
-                elif kwarg == "volumes":
-                    merges["volumes"].append(str(text))
-                elif kwarg == "log.driver":
-                    merges["log.driver"] = str(text)
-                else:
-                    opt_key, opt_value = _key_value(key, text)
-                    merges["log.options"][opt_key] = opt_value
-    if health_check:
-        kwargs["healthcheck"] = health_check
-    return kwargs, merges
-
-
-def log_config(logging, extra_driver=None, extra_options=None, environ=None):
-    """Kamal's logging args as an SDK ``log_config``.
-
-    ``max-size=10m`` is added whenever the driver rotates files (json-file, local, or the daemon's default)
-    and no max-size is given, so app logs never fill a disk.
-    """
-    logging = logging or {}
-    driver = extra_driver or logging.get("driver") or None
-    options = {}
-    for key, value in (logging.get("options") or {}).items():
-        options[str(key)] = shell_value(value, environ)
-    options.update(extra_options or {})
-    if driver in (None, "json-file", "local") and "max-size" not in options:
-        options["max-size"] = DEFAULT_LOG_MAX_SIZE
-    return {"type": driver or "", "config": options}
-
-
-def _cmd(cmd):
-    if cmd is None or cmd == "":
-        return None
-    if isinstance(cmd, list):
-        return [str(part) for part in cmd]
-    return shlex.split(str(cmd))
 
 
 # The role on this host ------------------------------------------------------------------------------------
 
-class RoleSpec:
+class RoleSpec(_container.ContainerSpec):
     """Everything a role's containers on one host are made of, from the module parameters."""
 
     def __init__(self, params, environ=None):
-        self.params = params
-        self.environ = dict(os.environ if environ is None else environ)
-        self.service = params["service"]
+        super().__init__(params, environ)
         self.role = params.get("role") or "web"
-        self.destination = params.get("destination") or None
         self.version = params.get("version") or naming.latest_tag(self.destination)
         self.repository = params.get("image")
-        self.host = params.get("host")
-        self.home = params.get("home") or os.path.expanduser("~")
-        self.environ.setdefault("HOME", self.home)
-        self.environ["PWD"] = self.home  # Kamal's commands run in the SSH user's home
-        self.network = params.get("network") or naming.DEFAULT_NETWORK
-        self.proxy = params.get("proxy")
+        self.where = "the role %s" % self.role
         self.prefix = naming.container_prefix(self.service, self.role, self.destination)
         self.route_name = naming.proxy_service_name(self.service, self.role, self.destination)
 
@@ -474,35 +82,14 @@ class RoleSpec:
     def env_file(self):
         return os.path.join(self.home, naming.role_env_file(self.service, self.role, self.destination))
 
-    @property
-    def proxied(self):
-        return self.proxy is not None
-
-    @property
-    def app_port(self):
-        return int((self.proxy or {}).get("app_port") or 80)
-
     def label_filters(self, role=True):
         return naming.app_label_filters(self.service, self.role if role else None, self.destination)
 
     def labels(self):
         labels = naming.app_labels(self.service, self.role, self.destination)
         for key, value in (self.params.get("labels") or {}).items():
-            labels[str(key)] = shell_value(value, self.environ)
+            labels[str(key)] = _container.shell_value(value, self.environ)
         return labels
-
-    def secret_env(self):
-        return {str(k): ("" if v is None else v) for k, v in (self.params.get("secret_env") or {}).items()}
-
-    def env_file_content(self):
-        return render_env_file(self.secret_env())
-
-    def clear_env(self):
-        return [(str(k), shell_value("" if v is None else v, self.environ))
-                for k, v in (self.params.get("env") or {}).items()]
-
-    def volumes(self):
-        return [shell_value(v, self.environ) for v in (self.params.get("volumes") or [])]
 
     def hostname(self, suffix):
         """``<host[0,51] minus one trailing '.'>-<12 hex>`` (Kamal's ``host.to_s[0...51].chomp(".")``)."""
@@ -513,7 +100,10 @@ class RoleSpec:
         """SDK ``containers.create`` kwargs of Kamal's ``docker run`` (hostname excluded: it is random)."""
         version = version or self.version
         name = self.container_name(version)
-        options, merges = map_options(self.params.get("options"), self.environ)
+        try:
+            options, merges = _container.map_options(self.params.get("options"), self.environ)
+        except _container.ContainerError as exc:
+            raise AppError(exc.message)
         restart = options.pop("restart_policy", {"Name": "unless-stopped"})
         env = []
         if kamal_env:
@@ -521,21 +111,21 @@ class RoleSpec:
             if self.destination:
                 env.append(("KAMAL_DESTINATION", self.destination))
         env += self.clear_env()
-        env += parse_env_file(self.env_file_content())
+        env += _container.parse_env_file(self.env_file_content())
         env += merges["environment"]
         env += [(str(k), str(v)) for k, v in (exec_env or {}).items()]
         labels = self.labels()
         labels.update(merges["labels"])
         kwargs = {
             "environment": ["%s=%s" % pair for pair in env],
-            "log_config": log_config(self.params.get("logging"), merges["log.driver"], merges["log.options"],
-                                     self.environ),
+            "log_config": _container.log_config(self.params.get("logging"), merges["log.driver"],
+                                                merges["log.options"], self.environ),
             "volumes": self.volumes() + merges["volumes"],
             "labels": labels,
             "network": self.network,
             "restart_policy": restart,
         }
-        command = _cmd(self.params.get("cmd"))
+        command = self.command()
         if command is not None:
             kwargs["command"] = command
         kwargs.update(options)
@@ -549,15 +139,11 @@ class RoleSpec:
                 "labels": self.labels()}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:32]
 
-    def route(self):
-        """The route for ``_proxy.ensure_route`` (docs/dev/proxy-contract.md)."""
-        return _route.route(self.route_name, self.proxy)
-
     def healthcheck(self):
         check = dict((self.proxy or {}).get("healthcheck") or {})
-        return {"path": check.get("path") or health.DEFAULT_PATH,
-                "interval": check.get("interval") or health.DEFAULT_INTERVAL,
-                "timeout": check.get("timeout") or health.DEFAULT_TIMEOUT}
+        return {"path": check.get("path") or health().DEFAULT_PATH,
+                "interval": check.get("interval") or health().DEFAULT_INTERVAL,
+                "timeout": check.get("timeout") or health().DEFAULT_TIMEOUT}
 
     def stop_timeout(self):
         """``docker stop -t``: stop_timeout if set, else drain_timeout for roles without the proxy (Kamal)."""
@@ -618,49 +204,28 @@ def health_status(container):
     return state.get("Status")
 
 
-def summary(container, spec=None):
-    attrs = container.attrs
-    state = attrs.get("State") or {}
-    data = {
-        "id": container.id[:12],
-        "name": container.name,
-        "image": (attrs.get("Config") or {}).get("Image"),
-        "image_id": attrs.get("Image"),
-        "status": state.get("Status"),
-        "health": (state.get("Health") or {}).get("Status"),
-        "created": attrs.get("Created"),
-        "labels": dict((attrs.get("Config") or {}).get("Labels") or {}),
-    }
-    if spec is not None:
-        data["version"] = spec.version_of(container.name)
-        data["ip"] = container_ip(container, spec.network)
-    data["labels"].pop(SPEC_LABEL, None)
-    return data
-
-
 # The manager ------------------------------------------------------------------------------------------------
 
-class App(_docker.Operations):
+class App(_container.ContainerManager):
     """Kamal's app commands for one role on one host."""
 
+    Error = AppError
+
     def __init__(self, client, spec, check_mode=False, proxy=None, random_hex=naming.random_hex,
-                 clock=time.monotonic, sleep=time.sleep, probe=health.http_probe):
-        super().__init__(check_mode)
-        self.client = client
-        self.spec = spec
-        self.proxy = proxy
-        self.random_hex = random_hex
+                 clock=time.monotonic, sleep=time.sleep, probe=None):
+        super().__init__(client, spec, check_mode=check_mode, proxy=proxy, random_hex=random_hex)
         self.clock = clock
         self.sleep = sleep
         self.probe = probe
+        self.planned_networks = set()  # networks an earlier step of this check-mode call plans to create
 
     # -- helpers
+    def summarize(self, container):
+        return dict(_container.summary(container), version=self.spec.version_of(container.name),
+                    ip=container_ip(container, self.spec.network))
 
-    def _need_proxy(self):
-        if self.proxy is None:
-            raise AppError("the role %s is proxied but the proxy backend (module_utils/_proxy.py) is not available"
-                           % self.spec.role)
-        return self.proxy
+    def planned_container_name(self):
+        return self.spec.container_name()
 
     def list_containers(self, statuses=None, role=True):
         """Containers of the role (or of every role of the service and destination), newest first."""
@@ -709,37 +274,25 @@ class App(_docker.Operations):
         else:
             self._do(action, container.stop, timeout=timeout)
 
-    # -- image and env file
-    def registry_login(self):
-        """``docker login`` before a pull when the registry option has credentials (once per module run)."""
-        credentials = _registry.credentials(self.spec.params.get("registry"))
-        if credentials and not getattr(self, "_logged_in", False):
-            _registry.login(self.client, credentials, self.spec.host)
-            self._logged_in = True
+    # -- the proxy
+    def ensure_proxy(self, boot_args):
+        """Kamal's ``proxy boot`` before the app's, in this call: what ``kamal_proxy command=boot`` does (the
+        backend's ProxyContainer), its operations first in ``actions``. Its ``changed`` is its own: the
+        caller adds it to the boot's (so the audit line says what the app did)."""
+        backend = self._need_proxy()
+        container = backend.ProxyContainer(self.client, self.spec.home, self.check_mode)
+        try:
+            return container.boot(**boot_args)
+        finally:
+            self.actions.extend(container.actions)
+            if self.check_mode and "create network %s" % backend.NETWORK in container.actions:
+                self.planned_networks.add(backend.NETWORK)
 
-    def ensure_image(self, pull="missing", check_label=True):
+    # -- image
+    def ensure_app_image(self, pull="missing", check_label=True):
+        """``<image>:<version>`` on this host; Kamal refuses an image without the ``service`` label."""
         ref = self.spec.image()
-        image = self.image(ref) if pull != "always" else None
-        if image is None:
-            if pull == "never":
-                raise AppError("image %s is not on this host and pull is never" % ref)
-            credentials = _registry.credentials(self.spec.params.get("registry"))
-            if credentials:
-                self.actions.append(_registry.login_action(credentials))
-            self.actions.append("docker pull %s" % ref)
-            if self.check_mode:
-                before = self.image(ref)
-                if before is None:
-                    self.changed = True
-                return before
-            before = self.image(ref) if pull == "always" else None
-            self.registry_login()
-            try:
-                image = _docker.pull_image(self.client, ref)
-            except _docker.DockerError as exc:
-                raise _docker.DockerError(str(exc) + _registry.pull_failure_hint(_docker.split_image(ref)[0], str(exc)))
-            if before is None or before.id != image.id:
-                self.changed = True
+        image = self.ensure_image(ref, pull)
         if check_label and image is not None:
             labels = (image.attrs.get("Config") or {}).get("Labels") or {}
             if labels.get("service") != self.spec.service:
@@ -747,21 +300,6 @@ class App(_docker.Operations):
                                " --label service=%s, or set check_service_label=false"
                                % (ref, self.spec.service, self.spec.service))
         return image
-
-    def ensure_env_file(self):
-        path = self.spec.env_file
-        content = self.spec.env_file_content()
-        try:
-            with open(path, "r", encoding="utf-8") as handle:
-                current = handle.read()
-            mode = os.stat(path).st_mode & 0o777
-        except (IOError, OSError):
-            current, mode = None, None
-        if current == content and mode == 0o600:
-            return False
-        self._do("write %s (mode 0600, %d key(s))" % (path, len(self.spec.secret_env())), write_private_file,
-                 path, content)
-        return True
 
     # -- the boot
     def boot(self, pull="missing", check_service_label=True, stop_stale=False, tag_latest=True):
@@ -775,12 +313,14 @@ class App(_docker.Operations):
             timings[phase] = round(now - mark[0], 3)
             mark[0] = now
 
-        image = self.ensure_image(pull, check_service_label)
+        image = self.ensure_app_image(pull, check_service_label)
         image_id = image.id if image is not None else None
         lap("image")
         self.ensure_env_file()
         want_hash = spec.spec_hash(image_id) if image_id else None
-        if _docker.ensure_network(self.client, spec.network, check_mode=self.check_mode):
+        # In check mode a proxy boot of this call may have planned the network already: plan it once.
+        if spec.network not in self.planned_networks and _docker.ensure_network(
+                self.client, spec.network, check_mode=self.check_mode):
             self.actions.append("docker network create %s" % spec.network)
             self.changed = True
 
@@ -797,11 +337,11 @@ class App(_docker.Operations):
                       and current.labels.get(SPEC_LABEL) == want_hash)
         if up_to_date:
             if spec.proxied:
-                route_info = self._route_to(current, old=None)
+                route_info = self.route_to(current, old=None)
             if tag_latest:
                 self._tag_latest(image)
             lap("route")
-            return self.result(container=summary(current, spec), version=spec.version, old_version=None,
+            return self.result(container=self.summarize(current), version=spec.version, old_version=None,
                                route=route_info, diff={"before": before, "after": self._state(current, route_info)},
                                timings=timings, role=spec.role, serving_version=spec.version)
 
@@ -837,7 +377,7 @@ class App(_docker.Operations):
         health_info = self._wait_healthy(new, name, old_name if old is not None else None)
         lap("health")
         if spec.proxied:
-            route_info = self._route_to(new, old)
+            route_info = self.route_to(new, old)
             lap("route")
         if old is not None:
             self.stop_container(old, spec.stop_timeout(), name=old_name)
@@ -852,7 +392,7 @@ class App(_docker.Operations):
             "container": name, "version": spec.version, "image": spec.image(), "status": "running"}
         if spec.proxied and new is None:
             after["live_target"] = "<ip of %s>" % name
-        return self.result(container=summary(new, spec) if new is not None else {"name": name},
+        return self.result(container=self.summarize(new) if new is not None else {"name": name},
                            version=spec.version, old_version=spec.version_of(old_name) if old is not None else None,
                            health=health_info, uptime=uptime_info, route=route_info,
                            diff={"before": before, "after": after}, timings=timings, role=spec.role,
@@ -904,8 +444,8 @@ class App(_docker.Operations):
                                role=spec.role, serving_version=serving)
             result = self._probe_until_healthy(new)
             if not result.ok:
-                message = health.http_failure_message(name, spec.host, result, deploy_timeout, self.logs_of(new),
-                                                      left=left)
+                message = health().http_failure_message(name, spec.host, result, deploy_timeout, self.logs_of(new),
+                                                        left=left)
                 self._fail_boot(new, message, result, serving)
             return result.to_dict()
 
@@ -916,18 +456,18 @@ class App(_docker.Operations):
         def restarted():
             # Reloaded by status() just before.
             restarts = new.attrs.get("RestartCount") or 0
-            return "it %s" % health.restarts_text(restarts) if restarts else None
+            return "it %s" % health().restarts_text(restarts) if restarts else None
 
         readiness_delay = params.get("readiness_delay", 7)
-        result = health.wait_container(status, deploy_timeout, readiness_delay, abort=restarted, clock=self.clock,
-                                       sleep=self.sleep)
+        result = health().wait_container(status, deploy_timeout, readiness_delay, abort=restarted, clock=self.clock,
+                                         sleep=self.sleep)
         if not result.ok:
             health_log = None
             logs = ((new.attrs.get("State") or {}).get("Health") or {}).get("Log") or []
             if logs:
                 health_log = (logs[-1].get("Output") or "").strip()
-            message = health.container_failure_message(name, spec.host, result, deploy_timeout, readiness_delay,
-                                                       self.logs_of(new), health_log, left=left)
+            message = health().container_failure_message(name, spec.host, result, deploy_timeout, readiness_delay,
+                                                         self.logs_of(new), health_log, left=left)
             self._fail_boot(new, message, result, serving)
         return result.to_dict()
 
@@ -944,12 +484,12 @@ class App(_docker.Operations):
             if state.get("Status") in ("exited", "dead"):
                 return "the container %s (exit code %s)" % (state.get("Status"), state.get("ExitCode"))
             if container.attrs.get("RestartCount"):
-                return "the container %s" % health.restarts_text(container.attrs["RestartCount"])
+                return "the container %s" % health().restarts_text(container.attrs["RestartCount"])
             return None
 
-        return health.wait_http(url, spec.params.get("deploy_timeout", 30), interval=check["interval"],
-                                timeout=check["timeout"], abort=abort, probe=self.probe, clock=self.clock,
-                                sleep=self.sleep)
+        return health().wait_http(url, spec.params.get("deploy_timeout", 30), interval=check["interval"],
+                                  timeout=check["timeout"], abort=abort, probe=self.probe or health().http_probe,
+                                  clock=self.clock, sleep=self.sleep)
 
     def _still_serving(self, old_name):
         """What a host is left with when a boot fails before the old container was touched."""
@@ -984,7 +524,7 @@ class App(_docker.Operations):
 
     def _not_up(self, new, started_at):
         """None while ``new`` runs as the boot started it (``started_at``: its StartedAt then), else what
-        happened to it (see health.crash_text)."""
+        happened to it (see _health.crash_text)."""
         new.reload()
         state = new.attrs.get("State") or {}
         restarts = int(new.attrs.get("RestartCount") or 0)
@@ -1009,12 +549,12 @@ class App(_docker.Operations):
         ``latest`` back; the error says what this host is left with."""
         spec = self.spec
         logs = self.logs_of(new)
-        self.actions.append("docker stop %s (%s)" % (new.name, health.crash_text(crash)))
+        self.actions.append("docker stop %s (%s)" % (new.name, health().crash_text(crash)))
         self._stop_quietly(new)
         serving, left = self._start_again(old)
         if tagged is not None:
             self._untag_latest(tagged, previous_latest)
-        message = health.not_up_message(new.name, spec.host, crash, min_uptime, left, logs)
+        message = health().not_up_message(new.name, spec.host, crash, min_uptime, left, logs)
         raise AppError(message, actions=list(self.actions), role=spec.role, serving_version=serving,
                        container=new.name, crash=crash, logs=logs.splitlines())
 
@@ -1061,41 +601,6 @@ class App(_docker.Operations):
             self._do("docker rmi %s (untag the failed %s)" % (latest_ref, spec.version), self.client.images.remove,
                      latest_ref)
 
-    def _route_to(self, new, old):
-        """Make the route match, point it at ``new``, drain ``old``: the proxy contract, in that order."""
-        proxy = self._need_proxy()
-        spec = self.spec
-        home = spec.home
-        info = {}
-        ensured = proxy.ensure_route(home, spec.route(), check_mode=self.check_mode)
-        info["ensure"] = ensured
-        if ensured.get("changed"):
-            self.actions.append("proxy ensure route %s" % spec.route_name)
-            self.changed = True
-        new_ip = container_ip(new, spec.network) if new is not None else None
-        before_ip = proxy.live_target(home, spec.route_name)
-        if new_ip is None:  # check mode: the container does not exist yet
-            self.actions.append("proxy switch %s to <ip of %s> (was %s)"
-                                % (spec.route_name, spec.container_name(), before_ip))
-            self.changed = True
-            info["switch"] = {"changed": True, "before": before_ip, "after": None}
-        else:
-            # The proxy decides whether anything changes (address, followed container, DNS answer).
-            switched = proxy.switch_live_target(home, spec.route_name, new_ip, check_mode=self.check_mode,
-                                                container=new.name)
-            info["switch"] = switched
-            if switched.get("changed"):
-                self.actions.append("proxy switch %s to %s (was %s)" % (spec.route_name, new_ip, before_ip))
-                self.changed = True
-        old_ip = container_ip(old, spec.network) if old is not None else None
-        if old is not None and old_ip and old_ip != new_ip:
-            address = "%s:%d" % (old_ip, spec.app_port)
-            drain_timeout = spec.params.get("drain_timeout", 30)
-            self.actions.append("proxy drain %s (drain_timeout %s s)" % (address, drain_timeout))
-            if not self.check_mode:
-                info["drain"] = proxy.drain(home, address, drain_timeout)
-        return info
-
     def _tag_latest(self, image):
         """Tag ``image`` as ``latest[-destination]``; returns the image the tag named before (or None)."""
         spec = self.spec
@@ -1130,8 +635,8 @@ class App(_docker.Operations):
         if spec.proxied:
             current = container if self.check_mode else self.current_container()
             if current is not None:
-                route_info = self._route_to(current, None)
-        return self.result(container=summary(container, spec), route=route_info)
+                route_info = self.route_to(current, None)
+        return self.result(container=self.summarize(container), route=route_info)
 
     def stop(self):
         spec = self.spec
@@ -1140,14 +645,9 @@ class App(_docker.Operations):
         if current is None:
             return self.result(container=None)
         if spec.proxied:
-            proxy = self._need_proxy()
-            removed = proxy.remove_route(spec.home, spec.route_name, check_mode=self.check_mode)
-            route_info["remove"] = removed
-            if removed.get("changed"):
-                self.actions.append("proxy remove route %s" % spec.route_name)
-                self.changed = True
+            route_info["remove"] = self.unroute()
         self.stop_container(current, spec.stop_timeout())
-        return self.result(container=summary(current, spec), route=route_info)
+        return self.result(container=self.summarize(current), route=route_info)
 
     def remove(self, remove_images=False, remove_app_directory=False):
         stopped = self.stop()
@@ -1170,10 +670,10 @@ class App(_docker.Operations):
         return self.result()
 
     def details(self):
-        return self.result(containers=[summary(c, self.spec) for c in self.list_containers(ACTIVE_STATUSES)])
+        return self.result(containers=[self.summarize(c) for c in self.list_containers(ACTIVE_STATUSES)])
 
     def containers(self):
-        return self.result(containers=[summary(c, self.spec) for c in self.list_containers(role=False)])
+        return self.result(containers=[self.summarize(c) for c in self.list_containers(role=False)])
 
     def images(self):
         repo = self.spec.repository
@@ -1214,30 +714,19 @@ class App(_docker.Operations):
                 raise AppError("no container %s" % container_id)
         else:
             container = self.current_container()
-        if container is None:
-            return self.result(msg="Nothing found", lines=[], container=None)
-        out = _logs.read_logs(container, container.name, lines=lines, since=since, grep=grep, timestamps=timestamps)
-        return self.result(lines=out, container=container.name, msg=None if out else "Nothing found")
+        return self.logs_result(container, "Nothing found", lines=lines, since=since, grep=grep,
+                                timestamps=timestamps)
 
     def run_exec(self, command, reuse=False, env=None, detach=False):
         spec = self.spec
-        argv = _cmd(command)
-        if not argv:
-            raise AppError("exec needs a command (exec_command), e.g. ['bin/rails', 'db:migrate']")
-        env = env or {}
+        argv = self.exec_argv(command, "['bin/rails', 'db:migrate']")
         if reuse:
             if detach:
                 raise AppError("exec: reuse and detach cannot be combined (as in Kamal)")
             current = self.current_container()
             if current is None:
                 raise AppError("exec reuse: no running container of %s on %s" % (spec.prefix, spec.host))
-            self._do("docker exec %s%s %s" % ("".join("--env %s " % shlex.quote("%s=%s" % kv) for kv in env.items()),
-                                              current.name, " ".join(shlex.quote(a) for a in argv)))
-            if self.check_mode:
-                return self.result(container=current.name)
-            code, output = _docker.call("docker exec %s" % current.name, current.exec_run, argv,
-                                        environment=["%s=%s" % kv for kv in env.items()], demux=True)
-            return self._exec_result(current.name, code, output)
+            return self.exec_in(current, argv, env)
         name = naming.exec_container_name(spec.service, spec.role, spec.version, spec.destination,
                                           suffix=self.random_hex(3))
         # Kamal's `app exec` container: role env, logging, volumes and options; no KAMAL_* env, hostname,
@@ -1250,36 +739,7 @@ class App(_docker.Operations):
         if self.check_mode:
             return self.result(container=name)
         kwargs.pop("command", None)
-        container = _docker.call("running %s" % name, self.client.containers.create, spec.image(), command=argv,
-                                 name=name, detach=True, **kwargs)
-        try:
-            _docker.call("starting %s" % name, container.start)
-            if detach:
-                return self.result(container=name, rc=None)
-            timeout = spec.params.get("exec_timeout")
-            waited = _docker.call("waiting for %s to exit%s" % (name, " (exec_timeout %s s)" % timeout if timeout else ""),
-                                  container.wait, **({"timeout": timeout} if timeout else {}))
-            code = waited.get("StatusCode") if isinstance(waited, dict) else waited
-            stdout = _docker.call("reading the output of %s" % name, container.logs, stdout=True, stderr=False)
-            stderr = _docker.call("reading the output of %s" % name, container.logs, stdout=False, stderr=True)
-            return self._exec_result(name, code, (stdout, stderr))
-        finally:
-            if not detach:
-                try:
-                    container.remove(force=True)
-                except Exception:  # pylint: disable=broad-except
-                    pass
-
-    def _exec_result(self, name, code, output):
-        stdout, stderr = output if isinstance(output, tuple) else (output, b"")
-        stdout = (stdout or b"").decode("utf-8", "replace") if isinstance(stdout, bytes) else (stdout or "")
-        stderr = (stderr or b"").decode("utf-8", "replace") if isinstance(stderr, bytes) else (stderr or "")
-        result = self.result(container=name, rc=code, stdout=stdout, stderr=stderr,
-                             stdout_lines=stdout.splitlines(), stderr_lines=stderr.splitlines())
-        if code:
-            raise AppError("exec in %s exited with %s" % (name, code), **{k: v for k, v in result.items()
-                                                                          if k != "changed"})
-        return result
+        return self.exec_new(name, spec.image(), argv, kwargs, detach=detach, timeout=spec.params.get("exec_timeout"))
 
     def prune(self, retain=5, containers=True, images=True):
         """Kamal's ``prune all``, with retention per service AND destination (Kamal counts per service)."""
@@ -1334,11 +794,8 @@ class App(_docker.Operations):
         return self.result(route=done)
 
 
-def write_private_file(path, content):
-    """An env file: 0600 in 0700 directories, atomically."""
-    _files.write_atomic(path, content, 0o600, dir_mode=0o700)
-
-
+# Commands that always talk to the proxy backend (others only for a proxied role, or with proxy_boot).
+PROXY_COMMANDS = ("maintenance", "live")
 COMMANDS = ("boot", "start", "stop", "remove", "details", "containers", "images", "version", "versions", "logs",
             "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live")
 
@@ -1347,17 +804,7 @@ def run(app, params):
     """Dispatch ``params['command']`` to the manager; returns the module result."""
     command = params.get("command") or "boot"
     if command == "boot":
-        result = app.boot(pull=params.get("pull") or "missing",
-                          check_service_label=params.get("check_service_label", True),
-                          stop_stale=params.get("stop_stale", False), tag_latest=params.get("tag_latest", True))
-        if params.get("prune"):
-            # Kamal prunes after every deploy; in the same call it costs no extra round trip to the server.
-            pruned = app.prune(retain=params.get("retain_containers", 5))
-            result["boot_changed"] = result["changed"]
-            result["pruned"] = {"containers": pruned["removed_containers"], "images": pruned["removed_images"]}
-            result["changed"] = result["changed"] or bool(pruned["removed_containers"] or pruned["removed_images"])
-            result["actions"] = pruned["actions"]
-        return result
+        return boot(app, params)
     if command == "remove":
         return app.remove(params.get("remove_images", False), params.get("remove_app_directory", False))
     if command == "logs":
@@ -1377,6 +824,32 @@ def run(app, params):
     if command in COMMANDS:
         return getattr(app, command)()
     raise AppError("unknown command %s (one of %s)" % (command, ", ".join(COMMANDS)))
+
+
+def boot(app, params):
+    """``boot``, with the proxy ensured before it (``proxy_boot``) and prune after it (``prune``) in the same
+    call: each costs no extra round trip to the server. ``boot_changed`` is the app's own change."""
+    proxy_booted = None
+    if params.get("proxy_boot"):
+        proxy_booted = app.ensure_proxy(_proxy_boot.boot_args(params["proxy_boot"]))
+    result = app.boot(pull=params.get("pull") or "missing",
+                      check_service_label=params.get("check_service_label", True),
+                      stop_stale=params.get("stop_stale", False), tag_latest=params.get("tag_latest", True))
+    if params.get("prune"):
+        # Kamal prunes after every deploy.
+        pruned = app.prune(retain=params.get("retain_containers", 5))
+        result["boot_changed"] = result["changed"]
+        result["pruned"] = {"containers": pruned["removed_containers"], "images": pruned["removed_images"]}
+        result["changed"] = result["changed"] or bool(pruned["removed_containers"] or pruned["removed_images"])
+        result["actions"] = pruned["actions"]
+    if proxy_booted is not None:
+        result.setdefault("boot_changed", result["changed"])
+        result["changed"] = result["changed"] or proxy_booted["changed"]
+        result["proxy_boot"] = proxy_booted
+        diff = result.get("diff") or {"before": {}, "after": {}}
+        result["diff"] = {"before": dict(diff["before"] or {}, proxy=proxy_booted["diff"]["before"]),
+                          "after": dict(diff["after"] or {}, proxy=proxy_booted["diff"]["after"])}
+    return result
 
 
 def audit_message(command, params, result):

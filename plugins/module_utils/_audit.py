@@ -25,6 +25,7 @@ import time
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 
 MASK = "********"
+DEFAULT_PERFORMER = "kamal.deploy"
 DEFAULT_TAIL_LINES = 50
 
 # Bidi overrides and isolates: printable in the Unicode sense, but they reorder what a terminal shows.
@@ -105,6 +106,18 @@ def record(home, service, message, performer, destination=None, role=None, secre
     if not check_mode:
         append_line(log_path(home, service, destination), line)
     return line
+
+
+def option_spec():
+    """The ``performer`` and ``audit`` options of the modules that write audit lines (documented once:
+    ``kamal.deploy.container.audit``)."""
+    return dict(performer=dict(type="str"), audit=dict(type="bool", default=True))
+
+
+def record_all(home, service, messages, performer=None, destination=None, role=None, secrets=(), check_mode=False):
+    """:func:`record` for each message, in order; returns the lines."""
+    return [record(home, service, message, performer or DEFAULT_PERFORMER, destination=destination, role=role,
+                   secrets=secrets, check_mode=check_mode) for message in messages]
 
 
 def tail(path, lines=DEFAULT_TAIL_LINES, block_size=8192):

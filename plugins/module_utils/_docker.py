@@ -186,13 +186,19 @@ def container_summary(container):
     """What a human needs to know about a container (never its environment)."""
     attrs = container.attrs or {}
     config = attrs.get("Config") or {}
+    state = attrs.get("State") or {}
     return {
         "id": container.id,
-        "name": (attrs.get("Name") or "").lstrip("/"),
+        "name": (attrs.get("Name") or getattr(container, "name", "") or "").lstrip("/"),
         "image": config.get("Image"),
+        "image_id": attrs.get("Image"),
         "state": container_state(container),
+        "status": state.get("Status"),
+        "health": (state.get("Health") or {}).get("Status"),
+        "started_at": state.get("StartedAt"),
         "created": attrs.get("Created"),
-        "labels": config.get("Labels") or {},
+        "networks": sorted((attrs.get("NetworkSettings") or {}).get("Networks") or {}),
+        "labels": dict(config.get("Labels") or {}),
     }
 
 

@@ -36,6 +36,17 @@ _ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:[.,](
                   r"(?:([Zz])|([+-])(\d\d):?(\d\d))?")
 
 
+def option_spec():
+    """The argument spec of the ``logs`` options, for every module that reads logs (documented once, in
+    ``doc_fragments/container.py``: ``kamal.deploy.container.logs``)."""
+    return dict(
+        lines=dict(type="int"),
+        since=dict(type="str"),
+        grep=dict(type="str"),
+        timestamps=dict(type="bool", default=True),
+    )
+
+
 def parse_since(value, now=time.time):
     """Kamal's ``--since`` as Unix seconds (an int, which every docker SDK release takes).
 

@@ -60,7 +60,6 @@ DATA_VOLUME = "kamal-proxy-data"
 OWNER_LABEL = "kamal.deploy.proxy"
 SPEC_LABEL = "kamal.deploy.proxy.spec"
 RECIPE_LABEL = "kamal.deploy.proxy.recipe"
-DEFAULT_IMAGE = "kamal-deploy/proxy:2.11"
 DEFAULT_BUILD_ARGS = {"BASE": "caddy:2.11-alpine"}
 DNS_WAIT = 3.0
 SUBDIRS = ("routes", "targets", "dns", "maintenance", "tls", "acme", "run", "tmp", "apps-config")
@@ -824,6 +823,17 @@ class ProxyContainer(_docker.Operations):
         return {"changed": self.changed, "actions": self.actions, "warnings": self.warnings,
                 "diff": {"before": _diffable(before), "after": _diffable(after, self.actions if self.check_mode else None)},
                 "proxy": after}
+
+
+def audit_messages(command, result):
+    """Kamal's audit lines for a proxy command that changed something (kamal/cli/proxy.rb; boot writes none)."""
+    if not result.get("changed"):
+        return []
+    if command == "reboot":
+        return ["Rebooted proxy"]
+    if command == "remove" and any(a.startswith("stop and remove container") for a in result.get("actions") or []):
+        return ["Removed proxy container"]
+    return []
 
 
 def _diffable(state, planned=None):

@@ -36,6 +36,16 @@ def credentials(registry):
     return registry
 
 
+def option_spec():
+    """The argument spec of the ``registry`` option of kamal_app and kamal_accessory (documented once, in
+    ``doc_fragments/container.py``: ``kamal.deploy.container.registry``)."""
+    return dict(type="dict", options=dict(
+        server=dict(type="str"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+    ))
+
+
 def login_action(registry):
     server = registry.get("server") or ""
     return "docker login %s-u %s -p [redacted]" % (server + " " if server else "", registry["username"])

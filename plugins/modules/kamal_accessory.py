@@ -36,6 +36,9 @@ description:
     relative directories with their data). Named volumes, absolute directories and the env file are kept.
 author: kamal.deploy developers (@kamal-deploy)
 extends_documentation_fragment:
+  - kamal.deploy.container.registry
+  - kamal.deploy.container.logs
+  - kamal.deploy.container.audit
   - kamal.deploy.route.accessory
 options:
   command:
@@ -66,18 +69,9 @@ options:
     description: The accessory image with a pinned tag; prefixed with O(registry.server) when that is set.
     type: str
   registry:
-    description: The accessory's registry; C(docker login) is done before a pull when a username is set.
-    type: dict
-    suboptions:
-      server:
-        description: The registry host (Docker Hub when unset); also the image prefix.
-        type: str
-      username:
-        description: The login user.
-        type: str
-      password:
-        description: The login password (a secret value).
-        type: str
+    description:
+      - The accessory's registry; C(docker login) is done before a pull when a username is set.
+      - O(registry.server) is also the image prefix.
   host:
     description: The value of C(KAMAL_HOST) in the container (the inventory host name); the server's host name when unset.
     type: str
@@ -160,22 +154,6 @@ options:
     description: With C(remove), confirm the deletion (Kamal's C(-y)).
     type: bool
     default: false
-  lines:
-    description: With C(logs), the number of lines (100 unless O(since) or O(grep) is set, as Kamal).
-    type: int
-  since:
-    description:
-      - With C(logs), only the lines since this time.
-      - A duration (C(30s), C(30m), C(1h30m), C(2d)), an ISO 8601 time (C(2026-12-04T10:00:00Z), with an offset,
-        or a date C(2026-12-04)) or a Unix timestamp.
-    type: str
-  grep:
-    description: With C(logs), a regular expression the lines must match.
-    type: str
-  timestamps:
-    description: With C(logs), prefix lines with timestamps.
-    type: bool
-    default: true
   exec_command:
     description: With C(exec), the command (string or list).
     type: raw
@@ -286,6 +264,11 @@ stderr:
   description: With C(exec), the command's error output.
   returned: with exec
   type: str
+audit:
+  description: The lines appended to the audit log (in check mode, the lines that would be).
+  returned: when the command changed something and O(audit=true)
+  type: list
+  elements: str
 route:
   description: What the proxy backend did for a proxied accessory.
   returned: when the accessory has a proxy section
@@ -297,14 +280,13 @@ import socket
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _accessory
+from ansible_collections.kamal.deploy.plugins.module_utils import _audit
+from ansible_collections.kamal.deploy.plugins.module_utils import _container
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
-
-try:
-    from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
-except ImportError:  # only proxied accessories need it; they fail with a clear message without it
-    _proxy = None
 
 
 def main():
@@ -315,11 +297,7 @@ def main():
         name=dict(type="str", required=True),
         accessory_service=dict(type="str"),
         image=dict(type="str"),
-        registry=dict(type="dict", options=dict(
-            server=dict(type="str"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-        )),
+        registry=_registry.option_spec(),
         host=dict(type="str"),
         home=dict(type="path"),
         network=dict(type="str", default="kamal"),
@@ -343,12 +321,10 @@ def main():
         proxy=_route.accessory_option_spec(),
         force=dict(type="bool", default=False),
         confirm=dict(type="bool", default=False),
-        lines=dict(type="int"),
-        since=dict(type="str"),
-        grep=dict(type="str"),
-        timestamps=dict(type="bool", default=True),
+        **_logs.option_spec(),
         exec_command=dict(type="raw"),
         reuse=dict(type="bool", default=False),
+        **_audit.option_spec(),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not _docker.HAS_DOCKER:
@@ -362,10 +338,15 @@ def main():
     def work():
         nonlocal accessory
         spec = _accessory.AccessorySpec(params)
-        accessory = _accessory.Accessory(_docker.connect(), spec, check_mode=module.check_mode, proxy=_proxy)
+        # Only a proxied accessory pays for importing the proxy backend.
+        proxy = _container.proxy_backend() if spec.proxied else None
+        accessory = _accessory.Accessory(_docker.connect(), spec, check_mode=module.check_mode, proxy=proxy)
         result = _accessory.run(accessory, params)
         for warning in result.pop("warnings_list", []):
             module.warn(warning)
+        messages = _accessory.audit_messages(params["command"], params, result)
+        if messages and params["audit"]:
+            result["audit"] = accessory.record_audit(messages, params.get("performer"))
         return result
 
     run_module(module, work, "kamal_accessory %s of %s on %s" % (params["command"], params["name"], params["host"]),

@@ -43,6 +43,10 @@ description:
     planned ones and nothing changes.
 author: kamal.deploy developers (@kamal-deploy)
 extends_documentation_fragment:
+  - kamal.deploy.proxy_boot.app
+  - kamal.deploy.container.registry
+  - kamal.deploy.container.logs
+  - kamal.deploy.container.audit
   - kamal.deploy.route
 requirements:
   - Docker SDK for Python (Debian C(python3-docker)) 5.0 or later on the server
@@ -157,17 +161,6 @@ options:
       - The registry to log in to on the server before a pull (C(docker login), as C(kamal build pull) does). No login
         without a username, for a local registry (C(localhost:PORT)), or when the image is already on the server.
       - A failed login names the registry, the user and the host.
-    type: dict
-    suboptions:
-      server:
-        description: The registry host; Docker Hub when unset.
-        type: str
-      username:
-        description: The login user.
-        type: str
-      password:
-        description: The login password (a secret value).
-        type: str
   check_service_label:
     description: Refuse an image without the label C(service=<service>), as Kamal does.
     type: bool
@@ -189,22 +182,6 @@ options:
     description: With O(command=remove), also remove C(.kamal/apps/<service>[-<destination>]) and the proxy's app config directory.
     type: bool
     default: false
-  lines:
-    description: With O(command=logs), the number of lines (100 unless O(since) or O(grep) is set).
-    type: int
-  since:
-    description:
-      - With O(command=logs), only the lines since this time.
-      - A duration (C(30s), C(30m), C(1h30m), C(2d)), an ISO 8601 time (C(2026-12-04T10:00:00Z), with an offset,
-        or a date C(2026-12-04)) or a Unix timestamp.
-    type: str
-  grep:
-    description: With O(command=logs), keep the lines matching this regular expression.
-    type: str
-  timestamps:
-    description: With O(command=logs), prefix lines with timestamps.
-    type: bool
-    default: true
   container_id:
     description: With O(command=logs), read this container instead of the current one.
     type: str
@@ -243,15 +220,6 @@ options:
         removing stopped containers beyond O(retain_containers) for this service and destination, and unused images.
     type: bool
     default: false
-  performer:
-    description: Who runs the deploy, as written in the audit log (Kamal uses C(git config user.email)).
-    type: str
-  audit:
-    description:
-      - Append Kamal's audit line (C(Booted app version V), C(Stopped app)...) to C(~/.kamal/<service>[-<destination>]-audit.log)
-        when the command changed something. Secret values are masked in it.
-    type: bool
-    default: true
 attributes:
   check_mode:
     description: Can run in check mode and return the planned operations without changing anything.
@@ -353,6 +321,13 @@ serving_version:
       version if it runs (again), or null when the role is not running on the host.
   returned: with O(command=boot), also when it fails
   type: str
+proxy_boot:
+  description:
+    - What ensuring the proxy did before the boot (O(proxy_boot)); its operations are also the first RV(actions).
+    - C(changed), C(actions), C(diff) and C(proxy) (the container, never its environment, and the routes), as
+      C(kamal.deploy.kamal_proxy) with O(command=boot) returns them.
+  returned: with O(command=boot) and O(proxy_boot)
+  type: dict
 role:
   description: The role booted.
   returned: with O(command=boot), also when it fails
@@ -423,15 +398,13 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit
+from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit, _container
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
+from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
-
-try:
-    from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
-except ImportError:  # only proxied roles need it; they fail with a clear message without it
-    _proxy = None
 
 
 class AppManager:
@@ -448,8 +421,13 @@ class AppManager:
     def run(self):
         spec = _app.RoleSpec(self.params)
         client = _docker.connect()
-        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=_proxy)
+        # Only a call that routes or boots the proxy pays for importing its backend.
+        needs_proxy = spec.proxied or self.params.get("proxy_boot") or self.params["command"] in _app.PROXY_COMMANDS
+        proxy = _container.proxy_backend() if needs_proxy else None
+        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=proxy)
         result = _app.run(self.app, self.params)
+        for warning in (result.get("proxy_boot") or {}).pop("warnings", []):
+            self.module.warn(warning)
         self.audit(result)
         return result
 
@@ -465,10 +443,7 @@ class AppManager:
         """Kamal's audit line on this host for what changed; secret values never reach it."""
         message = _app.audit_message(self.params["command"], self.params, result)
         if message and self.params.get("audit", True):
-            result["audit"] = _audit.record(
-                self.app.spec.home, self.params["service"], message, self.params.get("performer") or "kamal.deploy",
-                destination=self.params.get("destination"), role=self.params.get("role"),
-                secrets=[str(v) for v in (self.params.get("secret_env") or {}).values()], check_mode=self.module.check_mode)
+            result["audit"] = self.app.record_audit([message], self.params.get("performer"), self.app.spec.role)[0]
 
 
 def main():
@@ -497,20 +472,13 @@ def main():
         stop_timeout=dict(type="int"),
         retain_containers=dict(type="int", default=5),
         pull=dict(type="str", default="missing", choices=["missing", "always", "never"]),
-        registry=dict(type="dict", options=dict(
-            server=dict(type="str"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-        )),
+        registry=_registry.option_spec(),
         check_service_label=dict(type="bool", default=True),
         stop_stale=dict(type="bool", default=False),
         tag_latest=dict(type="bool", default=True),
         remove_images=dict(type="bool", default=False),
         remove_app_directory=dict(type="bool", default=False),
-        lines=dict(type="int"),
-        since=dict(type="str"),
-        grep=dict(type="str"),
-        timestamps=dict(type="bool", default=True),
+        **_logs.option_spec(),
         container_id=dict(type="str"),
         exec_command=dict(type="raw"),
         exec_env=dict(type="dict", default={}),
@@ -520,9 +488,9 @@ def main():
         stop=dict(type="bool", default=False),
         maintenance_message=dict(type="str"),
         prune_only=dict(type="str", choices=["containers", "images"]),
-        performer=dict(type="str"),
-        audit=dict(type="bool", default=True),
+        **_audit.option_spec(),
         prune=dict(type="bool", default=False),
+        proxy_boot=_proxy_boot.app_option_spec(),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -17,6 +17,8 @@ description:
   - Asks no server anything (no connection). The deploy and rollback playbooks run it in the C(always) of their
     locked block, only when a host failed.
 author: kamal.deploy developers (@kamal-deploy)
+extends_documentation_fragment:
+  - kamal.deploy.container.controller
 options:
   command:
     description: The command that ran, for the table's title (C(deploy), C(rollback)).
@@ -35,16 +37,6 @@ attributes:
   check_mode:
     description: Prints the same table in check mode; it changes nothing either way.
     support: full
-  diff_mode:
-    description: Has no diff to show.
-    support: none
-  action:
-    description: Runs on the controller as an action plugin.
-    support: full
-  platform:
-    description: Runs on the POSIX controller.
-    support: full
-    platforms: posix
 """
 
 EXAMPLES = r"""

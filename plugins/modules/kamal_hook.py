@@ -19,6 +19,8 @@ description:
     the hooks directory fail every hook, as Kamal refuses to run with them.
   - Secret values are masked in the output returned.
 author: kamal.deploy developers (@kamal-deploy)
+extends_documentation_fragment:
+  - kamal.deploy.container.controller
 options:
   name:
     description: The hook to run.
@@ -89,16 +91,6 @@ attributes:
   check_mode:
     description: Reports whether the hook would run, without running it (use C(check_mode=false) on the task to run it anyway).
     support: full
-  diff_mode:
-    description: Has no diff to show.
-    support: none
-  action:
-    description: Runs on the controller as an action plugin.
-    support: full
-  platform:
-    description: Runs on the POSIX controller.
-    support: full
-    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -21,6 +21,9 @@ description:
     never replaced unless O(takeover=true).
 author: kamal.deploy developers (@kamal-deploy)
 extends_documentation_fragment:
+  - kamal.deploy.proxy_boot
+  - kamal.deploy.container.logs
+  - kamal.deploy.container.audit
   - kamal.deploy.route.named
 requirements:
   - Docker SDK for Python (Debian package C(python3-docker), 5.0.3 or later) on the server
@@ -40,70 +43,14 @@ options:
   home:
     description: Home directory of the deploy user on the server; C(.kamal/proxy) lives there. Defaults to the remote user's home.
     type: path
-  image:
+  service:
     description:
-      - Proxy image. Pulled when missing, unless O(dockerfile) is given, then built on the server under this tag.
+      - The service this run deploys; with it, O(command=reboot) and O(command=remove) append Kamal's audit line
+        (C(Rebooted proxy), C(Removed proxy container)) to that service's audit log, as C(kamal proxy) does.
     type: str
-    default: kamal-deploy/proxy:2.11
-  dockerfile:
-    description:
-      - Text of the proxy's Dockerfile (the collection ships it as C(roles/proxy/files/Dockerfile)). The image is
-        built on the server (no build context) when missing or when this text or O(build_args) changed.
+  destination:
+    description: The destination of O(service) (its audit log is C(<service>-<destination>-audit.log)).
     type: str
-  build_args:
-    description: Build arguments for O(dockerfile); C(BASE) defaults to C(caddy:2.11-alpine).
-    type: dict
-  run:
-    description: Kamal's C(proxy.run) settings.
-    type: dict
-    suboptions:
-      http_port:
-        description: Host port published for port 80.
-        type: int
-      https_port:
-        description: Host port published for port 443.
-        type: int
-      bind_ips:
-        description: Publish on these addresses only (one pair of ports per address).
-        type: list
-        elements: str
-      publish:
-        description: Publish ports at all.
-        type: bool
-        default: true
-      log_max_size:
-        description: Docker log rotation size of the proxy container.
-        type: str
-        default: 10m
-      metrics_port:
-        description: Serve Caddy's Prometheus metrics on this port inside the C(kamal) network.
-        type: int
-      debug:
-        description: Debug logging in Caddy.
-        type: bool
-        default: false
-      options:
-        description:
-          - Extra C(docker run) options as Kamal writes them (C(memory), C(cpus), C(label), C(sysctl), C(add-host),
-            C(dns), C(ulimit), C(log-opt), ...). Unsupported keys fail with the list of supported ones.
-        type: dict
-  acme:
-    description: ACME issuer for hosts with automatic TLS. Without it Caddy uses its defaults (Let's Encrypt, ZeroSSL).
-    type: dict
-    suboptions:
-      ca:
-        description: ACME directory URL (for example a Pebble test server).
-        type: str
-      email:
-        description: Account e-mail.
-        type: str
-      ca_root_pem:
-        description: PEM of a root Caddy must trust to talk to O(acme.ca).
-        type: str
-  takeover:
-    description: Stop and rename (C(kamal-proxy_replaced_<hex>)) a C(kamal-proxy) container this collection did not create.
-    type: bool
-    default: false
   force:
     description: With O(command=remove), remove the proxy even though apps are installed (C(kamal proxy remove --force)).
     type: bool
@@ -129,22 +76,6 @@ options:
   maintenance_message:
     description: Message of the 503 page in maintenance mode (Kamal's C(app maintenance --message)).
     type: str
-  lines:
-    description: With O(command=logs), the number of last lines (100 unless O(since) or O(grep) is set, as Kamal).
-    type: int
-  since:
-    description:
-      - With O(command=logs), only the lines since this time.
-      - A duration (C(30s), C(30m), C(1h30m), C(2d)), an ISO 8601 time (C(2026-12-04T10:00:00Z), with an offset,
-        or a date C(2026-12-04)) or a Unix timestamp.
-    type: str
-  grep:
-    description: With O(command=logs), keep the lines matching this regular expression.
-    type: str
-  timestamps:
-    description: With O(command=logs), prefix lines with timestamps.
-    type: bool
-    default: true
 notes:
   - Check mode and diff mode are exact; RV(actions) lists the Docker operations performed or, in check mode, planned.
 attributes:
@@ -205,6 +136,11 @@ switch:
   description: The target switch (C(before), C(after) addresses) and, when an old target existed, its drain result.
   returned: when command is route and target is given
   type: dict
+audit:
+  description: The lines appended to O(service)'s audit log (in check mode, the lines that would be).
+  returned: when O(service) is set and O(command=reboot) or O(command=remove) changed something
+  type: list
+  elements: str
 lines:
   description: Log lines of the proxy container.
   returned: when command is logs
@@ -223,8 +159,11 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy
+from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
@@ -288,11 +227,14 @@ class KamalProxyManager:
             result = manager.remove(force=p["force"], keep_in_use=p["keep_in_use"])
         else:
             method = manager.boot if command == "boot" else manager.reboot
-            result = method(p["image"], dockerfile=p["dockerfile"], build_args=p["build_args"], run=p["run"],
-                            acme=p["acme"], takeover=p["takeover"])
+            result = method(**_proxy_boot.boot_args(p))
         for warning in result.pop("warnings"):
             self.module.warn(warning)
         self.results.update(result)
+        messages = _proxy.audit_messages(command, result)
+        if messages and p["service"] and p["audit"]:
+            self.results["audit"] = _audit.record_all(self.home, p["service"], messages, p["performer"],
+                                                      destination=p["destination"], check_mode=self.check_mode)
 
     def route(self):
         route = _route.route(self.params["route"]["name"], self.params["route"])
@@ -340,25 +282,7 @@ def main():
                          choices=["boot", "reboot", "remove", "details", "logs", "route", "remove_route",
                                   "maintenance", "live"]),
             home=dict(type="path"),
-            image=dict(type="str", default="kamal-deploy/proxy:2.11"),
-            dockerfile=dict(type="str"),
-            build_args=dict(type="dict"),
-            run=dict(type="dict", options=dict(
-                http_port=dict(type="int"),
-                https_port=dict(type="int"),
-                bind_ips=dict(type="list", elements="str"),
-                publish=dict(type="bool", default=True),
-                log_max_size=dict(type="str", default="10m"),
-                metrics_port=dict(type="int"),
-                debug=dict(type="bool", default=False),
-                options=dict(type="dict"),
-            )),
-            acme=dict(type="dict", options=dict(
-                ca=dict(type="str"),
-                email=dict(type="str"),
-                ca_root_pem=dict(type="str"),
-            )),
-            takeover=dict(type="bool", default=False),
+            **_proxy_boot.option_spec(),
             force=dict(type="bool", default=False),
             keep_in_use=dict(type="bool", default=False),
             route=_route.named_option_spec(),
@@ -366,10 +290,10 @@ def main():
             target=dict(type="str"),
             drain_timeout=dict(type="int", default=30),
             maintenance_message=dict(type="str"),
-            lines=dict(type="int"),
-            since=dict(type="str"),
-            grep=dict(type="str"),
-            timestamps=dict(type="bool", default=True),
+            **_logs.option_spec(),
+            service=dict(type="str"),
+            destination=dict(type="str"),
+            **_audit.option_spec(),
         ),
         required_if=[
             ("command", "route", ["route"]),

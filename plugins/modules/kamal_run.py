@@ -13,6 +13,8 @@ description:
   - Computed in Python on the controller, with no shell, so the controller may be any POSIX system.
   - The prepare role runs it once per run; the lock uses the run id and the pid to tell a live owner from a dead one.
 author: kamal.deploy developers (@kamal-deploy)
+extends_documentation_fragment:
+  - kamal.deploy.container.controller
 options:
   project_dir:
     description: The app's root, where C(git config user.email) is read.
@@ -22,16 +24,6 @@ attributes:
   check_mode:
     description: Returns the same in check mode; it changes nothing either way.
     support: full
-  diff_mode:
-    description: Has no diff to show.
-    support: none
-  action:
-    description: Runs on the controller as an action plugin.
-    support: full
-  platform:
-    description: Runs on the POSIX controller.
-    support: full
-    platforms: posix
 """
 
 EXAMPLES = r"""

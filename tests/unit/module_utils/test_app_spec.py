@@ -1,7 +1,7 @@
 """What kamal_app puts into a container: Kamal's escaping, env file, options, logging, names (no Docker)."""
 import pytest
 
-from ansible_collections.kamal.deploy.plugins.module_utils import _app, _caddy
+from ansible_collections.kamal.deploy.plugins.module_utils import _app, _caddy, _container
 from test_app_fakes import params
 
 
@@ -18,17 +18,17 @@ from test_app_fakes import params
     (42, "42"),
 ])
 def test_env_file_values_are_escaped_like_kamal(value, expected):
-    assert _app.env_file_value(value) == expected
+    assert _container.env_file_value(value) == expected
 
 
 def test_env_file_content_and_empty_env():
-    assert _app.render_env_file({"A": "1", "B": "x y"}) == "A=1\nB=x y\n"
-    assert _app.render_env_file({}) == "\n"
+    assert _container.render_env_file({"A": "1", "B": "x y"}) == "A=1\nB=x y\n"
+    assert _container.render_env_file({}) == "\n"
 
 
 def test_env_file_parses_back_like_docker():
-    content = _app.render_env_file({"A": 'x"y', "B": "a\nb", "C": ""})
-    assert _app.parse_env_file(content) == [("A", 'x"y'), ("B", "a\\nb"), ("C", "")]
+    content = _container.render_env_file({"A": 'x"y', "B": "a\nb", "C": ""})
+    assert _container.parse_env_file(content) == [("A", 'x"y'), ("B", "a\\nb"), ("C", "")]
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -46,11 +46,11 @@ def test_env_file_parses_back_like_docker():
     (3, "3"),
 ])
 def test_clear_values_are_what_the_container_gets_from_kamals_command_line(value, expected):
-    assert _app.shell_value(value, {"HOME": "/home/app"}) == expected
+    assert _container.shell_value(value, {"HOME": "/home/app"}) == expected
 
 
 def test_options_map_to_sdk_kwargs():
-    kwargs, merges = _app.map_options({
+    kwargs, merges = _container.map_options({
         "memory": "1g", "cpus": 2, "add-host": ["a:1.1.1.1", "b:2.2.2.2"], "cap-add": "NET_ADMIN", "init": True,
         "ulimit": "nofile=1024:2048", "sysctl": "net.core.somaxconn=1024", "publish": ["8080:80", "127.0.0.1:9090:90/udp"],
         "label": "team=core", "env": "EXTRA=1", "log-opt": "max-file=3", "health-cmd": "curl -f localhost/up",
@@ -87,8 +87,8 @@ def test_options_map_to_sdk_kwargs():
     ({"user": True}, "options/user: --user needs a value"),
 ])
 def test_options_that_cannot_be_expressed_fail_naming_the_option(options, fragment):
-    with pytest.raises(_app.AppError) as err:
-        _app.map_options(options)
+    with pytest.raises(_container.ContainerError) as err:
+        _container.map_options(options)
     assert fragment in err.value.message
 
 
@@ -99,7 +99,7 @@ def test_options_that_cannot_be_expressed_fail_naming_the_option(options, fragme
     ({"driver": "syslog", "options": {"tag": "app"}}, {"type": "syslog", "config": {"tag": "app"}}),
 ])
 def test_logging_keeps_a_max_size_whenever_the_driver_rotates(logging, expected):
-    assert _app.log_config(logging) == expected
+    assert _container.log_config(logging) == expected
 
 
 def test_hostname_is_the_host_cut_at_51_without_a_trailing_dot():
