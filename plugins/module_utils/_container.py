@@ -26,6 +26,7 @@ import re
 import shlex
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _audit
+from ansible_collections.kamal.deploy.plugins.module_utils import _caddy
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
@@ -487,7 +488,7 @@ class ContainerSpec:
 
     @property
     def app_port(self):
-        return int((self.proxy or {}).get("app_port") or 80)
+        return int((self.proxy or {}).get("app_port") or _caddy.DEFAULT_APP_PORT)
 
     def registry(self):
         """The login for pulls (None: no ``docker login``)."""

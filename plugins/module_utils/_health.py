@@ -25,10 +25,13 @@ import time
 from urllib import error as urllib_error
 from urllib import request as urllib_request
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _caddy
+
 USER_AGENT = "kamal-proxy"
-DEFAULT_PATH = "/up"
-DEFAULT_INTERVAL = 1
-DEFAULT_TIMEOUT = 5
+# The route's health check defaults are the proxy backend's (the one home of route defaults).
+DEFAULT_PATH = _caddy.DEFAULT_HEALTHCHECK["path"]
+DEFAULT_INTERVAL = _caddy.DEFAULT_HEALTHCHECK["interval"]
+DEFAULT_TIMEOUT = _caddy.DEFAULT_HEALTHCHECK["timeout"]
 
 
 class ProbeResult:
