@@ -93,3 +93,31 @@ class PlannedAction(ActionBase):
         """Before the prepare role (rollback's version listing) no secret was read: the plan then passes none,
         as for commands that need none."""
         return "kamal_secret_values" in task_vars and bool(self.task_var(task_vars, "kamal_needs_secrets", True))
+
+
+class ControllerAction(ActionBase):
+    """An action that runs on the controller only, in an ansible-playbook worker: no connection, no file
+    transfer, its arguments checked against ``ARGUMENT_SPEC`` behind the one error boundary. Subclasses give
+    ``act(args, task_vars)`` (what goes into the result) and, when a kamal inventory's run knows some
+    arguments, ``defaults(task_vars)`` (the task's own arguments win)."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    ARGUMENT_SPEC = {}
+
+    def defaults(self, task_vars):  # pylint: disable=unused-argument
+        return {}
+
+    def act(self, args, task_vars):
+        raise NotImplementedError
+
+    @action_boundary
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        found = self.defaults(task_vars)
+        if found:
+            self._task.args = dict(found, **self._task.args)
+        _spec, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        result.update(self.act(args, task_vars))
+        return result
