@@ -9,7 +9,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.build import Build, BuildError
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import ControllerAction
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import ControllerAction, resolved_command
 
 display = Display()  # build steps and pushed layers show as they happen, not only when the task ends
 
@@ -31,6 +31,10 @@ class ActionModule(ControllerAction):
     """On the controller: the build needs the app's source and the local Docker engine."""
 
     ARGUMENT_SPEC = ARGUMENT_SPEC
+
+    def defaults(self, task_vars):
+        """In a resolved command's run: the builder, registry credentials and builder secrets it resolved."""
+        return resolved_command(self, task_vars).get("build") or {}
 
     def act(self, args, task_vars):
         build = Build(service=args["service"], repository=args["repository"], version=args["version"],
