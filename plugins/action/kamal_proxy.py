@@ -19,7 +19,7 @@ class ActionModule(PlannedAction):
 
     def command_of(self, args):
         # deploy boots the proxy; the proxy commands are their own action (reboot, logs...).
-        return args.get("command", self.resolved["action"] if self.resolved.get("flow") == "proxy" else "boot")
+        return args.get("command", self.resolved["action"] if self.resolved.get("scope") == "proxy" else "boot")
 
     def planned_args(self, args, task_vars):
         planned = dict(self.resolved["proxy_args"], command=self.command_of(args))

@@ -41,7 +41,7 @@ LINES, SINCE, GREP = opt("lines", kind="int"), opt("since", kind="str"), opt("gr
 CONFIRM = "%s Run it again with -e confirm=true."
 EXEC_COMMAND = "%s exec needs a command: -e cmd=%s (or a list%s)."
 
-# flow: the command role's task file that does the work (deploy, app, accessory, proxy, lock, audit).
+# flow: the command role's task file that does the work (deploy, app, accessory, proxy, proxy_reboot, lock, audit).
 # action: the module command (kamal_app's, kamal_accessory's, kamal_proxy's); hook_command/hook_subcommand:
 # KAMAL_COMMAND and KAMAL_SUBCOMMAND for the hooks. locked: True, False or the bool option that decides.
 # scope (app flows): roles (every selected role of the host), host (its first one), proxied (the selected roles
@@ -78,8 +78,8 @@ def _accessory(sub, names="accessory", **kw):
     return command("accessory " + sub, "accessory", scope="accessory", options=options, **kw)
 
 
-def _proxy(sub, **kw):
-    return command("proxy " + sub, "proxy", scope="proxy", **kw)
+def _proxy(sub, flow="proxy", **kw):
+    return command("proxy " + sub, flow, scope="proxy", **kw)
 
 
 def _lock(sub, **kw):
@@ -139,7 +139,7 @@ TABLE = {c.name: c for c in (
     _proxy("boot", locked=True),
     _proxy("details"),
     _proxy("logs", options=(opt("lines", to="log_lines", kind="int", setting=True),)),
-    _proxy("reboot", locked=True, hooks=("pre-proxy-reboot", "post-proxy-reboot"), options=(
+    _proxy("reboot", flow="proxy_reboot", locked=True, hooks=("pre-proxy-reboot", "post-proxy-reboot"), options=(
         opt("confirm", kind="bool", default=False, required="proxy reboot restarts the proxy: each server stops answering "
             "for the time of a container restart. Run it again with -e confirm=true (and -e rolling=true to reboot one "
             "server at a time)."),)),
@@ -259,7 +259,8 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
     else:
         slices = [list(play_hosts)]
     wait = (kamal["boot"].get("wait") or 0) if boots else 0
-    return [{"number": n + 1, "count": len(slices), "hosts": group,
+    # tasks: the app role's file for the group (a boot's hooks and wait around the roles, or just the roles).
+    return [{"number": n + 1, "count": len(slices), "hosts": group, "tasks": "group.yml" if boots else "roles.yml",
              "primary": {h: hosts[h]["primary"] for h in group if h in hosts},
              "others": {h: hosts[h]["others"] for h in group if h in hosts},
              "pre_hook": boots and "pre-app-boot" in hooks_present, "post_hook": boots and "post-app-boot" in hooks_present,
@@ -360,10 +361,15 @@ def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_pre
     resolved["local_registry_forward"] = bool(registry.get("local") and kamal.get("image_delivery") != "ssh"
                                               and cmd.needs_version)
     resolved["build"] = build_args(kamal, version, secret_values) if builds else None
+    # The prepare role's task files this run needs, in order: only locked commands build, deliver or forward.
+    resolved["image_steps"] = [step for step, needed in (("local_registry", resolved["local_registry_forward"]),
+                                                         ("build", builds), ("deliver", resolved["delivers"])) if needed]
+    # The command role's one include: the lock block (which runs the flow) or the flow itself.
+    resolved["tasks"] = "locked.yml" if locked else cmd.flow + ".yml"
     if resolved["local_registry_forward"]:
         resolved["local_registry"] = local_registry_forward(registry["local_port"], identity["controller_pid"], forward_dir)
     resolved.update(_placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit))
-    if cmd.flow in ("proxy", "deploy"):
+    if cmd.scope == "proxy" or cmd.flow == "deploy":
         overrides = {o.to: options[o.name] for o in cmd.options if o.setting and o.name in options}
         if cmd.name == "remove proxy":
             overrides["keep_in_use"] = True  # another app still routed through this proxy keeps it, as in Kamal

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The resolved plan: for one host and one role (or accessory), the exact arguments of its kamal_app (or
 kamal_accessory) call, computed on the controller from the ``kamal`` variable the inventory sets
-(``KamalConfig.to_dict()``) and the secret values the prepare role resolved.
+(``KamalConfig.to_dict()``) and the secret values the command resolved (kamal_plan_run).
 
 Pure functions: no Ansible, no I/O except reading accessory files (through ``read_file``, injected)."""
 

@@ -93,7 +93,7 @@ def resolve(kamal, name, given=None, hooks=(), limit=None, environ=None, play_ho
     ("proxy boot", "proxy", True, "proxy", False, False, False),
     ("proxy details", "proxy", False, "proxy", False, False, False),
     ("proxy logs", "proxy", False, "proxy", False, False, False),
-    ("proxy reboot", "proxy", True, "proxy", False, False, False),
+    ("proxy reboot", "proxy_reboot", True, "proxy", False, False, False),
     ("proxy remove", "proxy", True, "proxy", False, False, False),
     ("lock acquire", "lock", False, "roles", False, False, False),
     ("lock release", "lock", False, "roles", False, False, False),
@@ -306,3 +306,24 @@ def test_the_local_registry_forward(tmp_path):
         "port": 5555, "forward_dir": "/home/me/.ansible/kamal-fwd", "forward": "-R 5555:",
         "ssh_args": "-R 5555:127.0.0.1:5555 -o ControlPath=/home/me/.ansible/kamal-fwd/42-%C"}
     assert not resolve(kamal, "app logs")["local_registry_forward"]
+
+
+@pytest.mark.parametrize("name, given, tasks, steps", [
+    ("deploy", {}, "locked.yml", ["build"]),
+    ("deploy", {"skip_push": True}, "locked.yml", []),
+    ("app start", {}, "locked.yml", []),
+    ("app logs", {}, "app.yml", []),              # read-only: no lock block, no image step listed at all
+    ("proxy details", {}, "proxy.yml", []),
+    ("proxy reboot", {"confirm": True}, "locked.yml", []),
+    ("accessory details", {}, "accessory.yml", []),
+    ("lock status", {}, "lock.yml", []),
+])
+def test_the_command_role_includes_only_what_the_command_needs(kamal, name, given, tasks, steps):
+    resolved = resolve(kamal, name, given)
+    assert (resolved["tasks"], resolved["image_steps"]) == (tasks, steps)
+
+
+def test_an_ssh_delivered_image_is_delivered_by_every_command_that_boots_a_version(tmp_path):
+    kamal = load(tmp_path, CONFIG + "x-kamal-deploy: {image_delivery: ssh}\n")
+    assert resolve(kamal, "deploy")["image_steps"] == ["build", "deliver"]
+    assert resolve(kamal, "app start")["image_steps"] == ["deliver"] and resolve(kamal, "app boot")["image_steps"] == []

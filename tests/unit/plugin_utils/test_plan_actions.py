@@ -93,3 +93,32 @@ def test_the_hook_action_takes_the_project_service_version_and_secrets_from_the_
     assert (kwargs["project_dir"], kwargs["service"], kwargs["version"], kwargs["secrets"]) == (
         str(tmp_path), "dz1234", "v2", {"APP_SECRET": "s"})
     assert kwargs["hooks_path"] == ".kamal/hooks" and kwargs["destination"] is None
+
+
+def test_the_prepare_action_resolves_the_playbooks_command_with_the_users_options_and_the_secrets(tmp_path):
+    from ansible_collections.kamal.deploy.plugins.action import kamal_prepare  # pylint: disable=import-outside-toplevel
+    kamal = load(tmp_path, LAB_CONFIG)
+    (tmp_path / ".kamal").mkdir()
+    (tmp_path / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=pw\nAPP_SECRET=s\n")
+    hosts = ["172.29.0.11", "172.29.0.12"]
+    task_vars = {"kamal": kamal, "kamal_command": "app boot", "ansible_play_hosts": hosts, "skip_push": False,
+                 "version": "v7", "hostvars": {host: {"kamal_roles": ["web"]} for host in hosts}}
+    task = mock.MagicMock(args={}, async_val=0, check_mode=False, diff=False, delegate_to="localhost")
+    action = kamal_prepare.ActionModule(task, mock.MagicMock(), mock.MagicMock(), DataLoader(),
+                                        Templar(loader=DataLoader(), variables=task_vars), mock.MagicMock())
+    result = action.run(task_vars=task_vars)
+    assert result["_ansible_no_log"] is True and result["changed"] is False
+    assert (result["command"], result["version"], result["locked"], result["builds"]) == ("app boot", "v7", True, False)
+    assert result["secrets"] == {"KAMAL_REGISTRY_PASSWORD": "pw", "APP_SECRET": "s"}
+    assert result["hosts"]["172.29.0.12"]["primary"] == ["web"] and result["lock_host"] == "172.29.0.11"
+
+
+def test_the_prepare_action_names_every_missing_secret(tmp_path):
+    from ansible_collections.kamal.deploy.plugins.action import kamal_prepare  # pylint: disable=import-outside-toplevel
+    kamal = load(tmp_path, LAB_CONFIG)
+    task_vars = {"kamal": kamal, "ansible_play_hosts": ["172.29.0.11"], "hostvars": {}}
+    task = mock.MagicMock(args={"command": "deploy"}, async_val=0, check_mode=False, diff=False, delegate_to="localhost")
+    action = kamal_prepare.ActionModule(task, mock.MagicMock(), mock.MagicMock(), DataLoader(),
+                                        Templar(loader=DataLoader(), variables=task_vars), mock.MagicMock())
+    with pytest.raises(AnsibleActionFail, match="kamal_secrets: .*KAMAL_REGISTRY_PASSWORD.*APP_SECRET|APP_SECRET.*KAMAL_REG"):
+        action.run(task_vars=task_vars)
