@@ -5,8 +5,8 @@
 inventory, the module's arguments come from the plan (plugin_utils/plan.py) for this host, with the
 accessory's files read (and ``.erb`` ones rendered) here on the controller; arguments the task gives win.
 
-The plan reads what the prepare role and the playbook set: kamal_secret_values, kamal_needs_secrets and
-kamal_accessory_options (the command's own options). Without ``kamal`` the task's arguments go to the module
+The plan reads the command the command role resolved (``kamal_plan_run``): the command, the secret values and
+the command's own options. Without ``kamal`` the task's arguments go to the module
 as they are. The result gets ``output``: what the command prints (plugin_utils/output.py)."""
 
 from __future__ import annotations
@@ -20,16 +20,14 @@ class ActionModule(PlannedAction):
     SUBJECT = "name"
 
     def command_of(self, args):
-        return args.get("command", args.get("state", "boot"))  # state: the module's alias of command
+        # state: the module's alias of command
+        return args.get("command", args.get("state", self.resolved.get("action", "boot")))
 
     def planned_args(self, args, task_vars):
-        def var(name, default=None):
-            return self.task_var(task_vars, name, default)
-
         planned = plan.accessory_args(
-            var("kamal"), args["name"], var("inventory_hostname"), self.command_of(args),
-            secrets=var("kamal_secret_values", {}), needs_secrets=self.secrets_resolved(task_vars),
-            options=var("kamal_accessory_options", {}))
+            self._templar.template(task_vars["kamal"]), args["name"], task_vars["inventory_hostname"],
+            self.command_of(args), secrets=self.resolved.get("secrets") or {}, needs_secrets=self.secrets_resolved(),
+            options=self.resolved.get("options") or {})
         if "state" in args:  # the task spells the command with the alias: the module takes one of the two
             planned.pop("command")
         return planned

@@ -4,10 +4,10 @@
 """Action for kamal.deploy.kamal_app: given a ``role`` and the ``kamal`` variable of the kamal inventory, the
 module's arguments come from the plan (plugin_utils/plan.py) for this host; arguments the task gives win.
 
-The plan reads what the prepare role and the playbook set: kamal_version, kamal_secret_values,
-kamal_needs_secrets, kamal_performer, kamal_skip_prune and kamal_app_options (the command's own options).
-Without ``kamal`` (an ad hoc call, another inventory) the task's arguments go to the module as they are.
-The result gets ``output``: what the command prints (plugin_utils/output.py)."""
+The plan reads the command the command role resolved (``kamal_plan_run``): the command, the version, the secret
+values, the performer, whether to prune, the command's own options (and per host, app remove's). Without
+``kamal`` (an ad hoc call, another inventory) the task's arguments go to the module as they are. The result
+gets ``output``: what the command prints (plugin_utils/output.py)."""
 
 from __future__ import annotations
 
@@ -20,14 +20,13 @@ class ActionModule(PlannedAction):
     SUBJECT = "role"
 
     def planned_args(self, args, task_vars):
-        def var(name, default=None):
-            return self.task_var(task_vars, name, default)
-
+        run = self.resolved
+        host = task_vars["inventory_hostname"]
+        options = dict(run.get("options") or {}, **((run.get("hosts") or {}).get(host) or {}).get("options", {}))
         return plan.app_args(
-            var("kamal"), args["role"], var("inventory_hostname"), self.command_of(args),
-            version=var("kamal_version"), secrets=var("kamal_secret_values", {}),
-            needs_secrets=self.secrets_resolved(task_vars), performer=var("kamal_performer"),
-            skip_prune=bool(var("kamal_skip_prune", False)), options=var("kamal_app_options", {}))
+            self._templar.template(task_vars["kamal"]), args["role"], host, self.command_of(args),
+            version=run.get("version"), secrets=run.get("secrets") or {}, needs_secrets=self.secrets_resolved(),
+            performer=run.get("performer"), skip_prune=bool(run.get("skip_prune")), options=options)
 
     def output(self, command, result):
         return output.app_output(command, result)

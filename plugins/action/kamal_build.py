@@ -6,11 +6,10 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.build import Build, BuildError
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import ControllerAction, resolved_command
 
 display = Display()  # build steps and pushed layers show as they happen, not only when the task ends
 
@@ -28,16 +27,16 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
-    """Runs on the controller: the build needs the app's source and the local Docker engine."""
+class ActionModule(ControllerAction):
+    """On the controller: the build needs the app's source and the local Docker engine."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    @action_boundary
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+    def defaults(self, task_vars):
+        """In a resolved command's run: the builder, registry credentials and builder secrets it resolved."""
+        return resolved_command(self, task_vars).get("build") or {}
+
+    def act(self, args, task_vars):
         build = Build(service=args["service"], repository=args["repository"], version=args["version"],
                       latest_tag=args["latest_tag"], project_dir=args["project_dir"], builder=args["builder"],
                       registry=args["registry"], secret_values=args["secret_values"],
@@ -52,7 +51,6 @@ class ActionModule(ActionBase):
         if started:
             outcome["changed"] = True
             outcome["actions"] = build.actions
-        result.update(outcome)
         if self._task.diff and outcome["changed"]:
-            result["diff"] = {"before": "", "after": f"build: {outcome['built']}\npush: {outcome['pushed']}\nimage: {outcome['image']}\n"}
-        return result
+            outcome["diff"] = {"before": "", "after": f"build: {outcome['built']}\npush: {outcome['pushed']}\nimage: {outcome['image']}\n"}
+        return outcome

@@ -5,39 +5,40 @@
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils import fleet
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import ControllerAction, resolved_command
 
 display = Display()
 
-ARGUMENT_SPEC = {
-    "command": {"type": "str", "default": "deploy"},
-    "version": {"type": "str", "required": True},
-    "hosts": {"type": "list", "elements": "str", "required": True},
-}
 
+class ActionModule(ControllerAction):
+    """Reads only what the play registered: no server round trip."""
 
-class ActionModule(ActionBase):
-    """Runs on the controller and reads only what the play registered: no connection, no server round trip."""
+    ARGUMENT_SPEC = {
+        "command": {"type": "str", "default": "deploy"},
+        "version": {"type": "str", "required": True},
+        "hosts": {"type": "list", "elements": "str", "required": True},
+    }
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    def defaults(self, task_vars):
+        """In a resolved command's run: its name (KAMAL_COMMAND), its version and the play's hosts."""
+        run = resolved_command(self, task_vars)
+        found = {key: run[name] for key, name in (("command", "hook_command"), ("version", "version")) if name in run}
+        if run:
+            found["hosts"] = list(task_vars.get("ansible_play_hosts_all") or [])
+        return found
 
-    @action_boundary
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        hostvars = (task_vars or {}).get("hostvars") or {}
+    def act(self, args, task_vars):
+        hostvars = task_vars.get("hostvars") or {}
         hosts = []
         for host in args["hosts"]:
             host_vars = hostvars.get(host) or {}
-            roles = [role["name"] for role in host_vars.get("kamal_boot_roles") or []]
-            hosts.append((host, roles, host_vars.get("kamal_app_result")))
+            # The roles the command acted on there (kamal_plan_run, set on every host of the play).
+            placed = ((host_vars.get("kamal_plan_run") or {}).get("hosts") or {}).get(host) or {}
+            hosts.append((host, list(placed.get("roles") or []), host_vars.get("kamal_app_result")))
         rows = fleet.fleet_rows(hosts, args["version"])
         table = fleet.render(rows, args["command"], args["version"])
         display.display(table)
-        result.update(changed=False, rows=rows, msg=table)
-        return result
+        return {"changed": False, "rows": rows, "msg": table}

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+import time
+
 from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils import hooks
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import ControllerAction, resolved_command
 
 display = Display()
 
@@ -35,18 +36,12 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
-    """Runs on the controller: hooks are the project's executables, run from its root."""
+class ActionModule(ControllerAction):
+    """On the controller: hooks are the project's executables, run from its root."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    @action_boundary
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        if (task_vars or {}).get("kamal"):
-            self._task.args = dict(self._from_config(task_vars), **self._task.args)
-        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+    def act(self, args, task_vars):
         name = args["name"]
         try:
             level = hooks.output_level(args["hooks_output"], name)
@@ -70,17 +65,28 @@ class ActionModule(ActionBase):
             outcome["msg"] = "Hook %s not run: %s" % (name, outcome["skipped_reason"])
         else:
             outcome["msg"] = "Ran hook %s" % name
-        result.update(outcome)
-        return result
+        return outcome
 
-    def _from_config(self, task_vars):
-        """In a kamal inventory's run: the project, the service and this run's version and secrets (hooks.py
-        gives the secrets only to the hooks that get them)."""
+    def defaults(self, task_vars):
+        """In a kamal inventory's run: the project and the service from the config; this run's version, secrets,
+        command, selected roles and skip_hooks from the resolved command (hooks.py gives the secrets only to the
+        hooks that get them); the play's hosts."""
+        if not task_vars.get("kamal"):
+            return {}
         kamal = self._templar.template(task_vars["kamal"])
+        run = resolved_command(self, task_vars)
         found = {"project_dir": kamal["project_dir"], "hooks_path": kamal["hooks_path"], "service": kamal["service"],
-                 "version": self._templar.template(task_vars["kamal_version"]) if "kamal_version" in task_vars else kamal.get("version"),
-                 "secrets": self._templar.template(task_vars.get("kamal_secret_values")) or {}}
+                 "version": run["version"] if run else kamal.get("version"), "secrets": run.get("secrets") or {},
+                 "hosts": list(task_vars.get("ansible_play_hosts_all") or [])}
         for key in ("hooks_output", "destination"):
             if kamal.get(key):
                 found[key] = kamal[key]
+        if run:
+            found.update(command=run["hook_command"], skip_hooks=run["skip_hooks"])
+            if run.get("hook_subcommand"):
+                found["subcommand"] = run["hook_subcommand"]
+            if run.get("selected_roles"):
+                found["roles"] = run["selected_roles"]
+            if run.get("started_at") and self._task.args.get("name") == "post-deploy":
+                found["runtime"] = time.time() - run["started_at"]
         return found

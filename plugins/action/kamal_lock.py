@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action for kamal.deploy.kamal_lock: the module runs on the lock's host; with ``watchdog`` the controller
 side starts the lock's watchdog before an acquire and stops it after a release, inside the same task (two
-local tasks fewer per deploy). In a kamal inventory's run it fills what only the controller knows, when the task
-does not give it: who locks (git user.name), the controller's host name and its live pids."""
+local tasks fewer per deploy). In a kamal inventory's run it fills, when the task does not give them, the service
+and destination, and from the resolved command (kamal_plan_run) the version, the message of a manual lock and, for
+a run's own lock (``watchdog``), the run id, the ansible-playbook pid, lock_wait and force_unlock; then what only
+the controller knows: who locks (git user.name), the controller's host name and its live pids."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import sys
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils import controller, lock_watchdog
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary, resolved_command
 
 
 class ActionModule(ActionBase):
@@ -26,8 +28,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         command = args.get("command", "status")
+        if task_vars.get("kamal"):
+            args = dict(self._from_run(command, args, task_vars), **args)
         if task_vars.get("kamal") and command in ("acquire", "status"):
-            args = dict(self._controller_args(command, task_vars), **args)
+            args = dict(self._controller_args(command, args, task_vars), **args)
         watched = bool(args.get("watchdog")) and command in ("acquire", "release") and not self._task.check_mode
         prefix = None
         if watched:
@@ -43,11 +47,29 @@ class ActionModule(ActionBase):
             lock_watchdog.stop(prefix)
         return result
 
-    def _controller_args(self, command, task_vars):
+    def _from_run(self, command, args, task_vars):
+        kamal = self._templar.template(task_vars["kamal"])
+        run = resolved_command(self, task_vars)
+        found = {"service": kamal["service"]}
+        if kamal.get("destination"):
+            found["destination"] = kamal["destination"]
+        if command == "audit" and run and run["options"].get("lines"):
+            found["lines"] = run["options"]["lines"]
+        if command == "acquire" and run:
+            found["version"] = run["version"]
+            if run["options"].get("lock_message"):
+                found["lock_message"] = run["options"]["lock_message"]
+        if args.get("watchdog") and command in ("acquire", "release") and run:
+            found.update(run_id=run["run_id"], controller_pid=run["controller_pid"])
+            if command == "acquire":
+                found.update(wait=run["lock_wait"], force=run["force_unlock"])
+        return found
+
+    def _controller_args(self, command, args, task_vars):
         # A run's lock (run_id) and a status read tell a dead owner on this controller from a live one; a manual
         # lock has no owning process.
         found = {}
-        if command == "status" or self._task.args.get("run_id"):
+        if command == "status" or args.get("run_id"):
             found.update(controller_host=controller.host_name(), live_pids=controller.live_pids())
         if command == "acquire":
             found["locked_by"] = controller.locked_by(self._templar.template(task_vars["kamal"])["project_dir"])

@@ -5,25 +5,14 @@
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.kamal.deploy.plugins.plugin_utils import controller
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
-
-ARGUMENT_SPEC = {
-    "project_dir": {"type": "path", "required": True},
-}
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import ControllerAction
 
 
-class ActionModule(ActionBase):
-    """Runs on the controller, in an ansible-playbook worker: no connection."""
+class ActionModule(ControllerAction):
+    ARGUMENT_SPEC = {
+        "project_dir": {"type": "path", "required": True},
+    }
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
-
-    @action_boundary
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        result.update(controller.identity(args["project_dir"]), changed=False)
-        return result
+    def act(self, args, task_vars):
+        return dict(controller.identity(args["project_dir"]), changed=False)

@@ -18,7 +18,13 @@ from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError, failure
-from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
+from ansible_collections.kamal.deploy.plugins.plugin_utils import commands, plan
+
+
+def resolved_command(action, task_vars):
+    """The command this run resolved (the command role's ``kamal_plan_run``), {} before it or outside a kamal run."""
+    resolved = task_vars.get(commands.PLAN_VAR)
+    return (action._templar.template(resolved) or {}) if resolved else {}  # pylint: disable=protected-access
 
 
 def describe_task(action):
@@ -52,19 +58,24 @@ def action_boundary(run):
 
 
 class PlannedAction(ActionBase):
-    """The action in front of kamal_app and kamal_accessory: when the task names its ``SUBJECT`` (a role, an
-    accessory) and the kamal inventory's ``kamal`` variable is there, the module's arguments come from the plan
-    (plugin_utils/plan.py, pure) for this host; arguments the task gives win. The result gets ``output``, what the
-    command prints. Subclasses name the module, the subject and how to call the plan and the output."""
+    """The action in front of kamal_app, kamal_accessory and kamal_proxy: when the task names its ``SUBJECT`` (a
+    role, an accessory; none for the proxy) and the kamal inventory's ``kamal`` variable is there, the module's
+    arguments come from the plan (plugin_utils/plan.py, pure) for this host and the resolved command
+    (``kamal_plan_run``); arguments the task gives win. The result gets ``output``, what the command prints.
+    Subclasses name the module, the subject and how to call the plan and the output."""
 
     MODULE = None   # the module this action runs
     SUBJECT = None  # the task argument that names what the plan is for
 
     def command_of(self, args):
-        return args.get("command", "boot")
+        return args.get("command", self.resolved.get("action", "boot"))
 
     def planned_args(self, args, task_vars):
         raise NotImplementedError
+
+    def planned(self, args, task_vars):
+        """Whether the plan gives this task's arguments."""
+        return (self.SUBJECT is None or self.SUBJECT in args) and bool(task_vars.get("kamal"))
 
     def output(self, command, result):
         raise NotImplementedError
@@ -74,7 +85,8 @@ class PlannedAction(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
-        if self.SUBJECT in args and task_vars.get("kamal"):
+        self.resolved = resolved_command(self, task_vars)
+        if self.planned(args, task_vars):
             try:
                 planned = self.planned_args(args, task_vars)
             except plan.PlanError as e:
@@ -85,11 +97,36 @@ class PlannedAction(ActionBase):
             result["output"] = self.output(self.command_of(args), result)
         return result
 
-    def task_var(self, task_vars, name, default=None):
-        value = self._templar.template(task_vars.get(name, default))
-        return default if value is None else value
+    resolved = {}
 
-    def secrets_resolved(self, task_vars):
-        """Before the prepare role (rollback's version listing) no secret was read: the plan then passes none,
-        as for commands that need none."""
-        return "kamal_secret_values" in task_vars and bool(self.task_var(task_vars, "kamal_needs_secrets", True))
+    def secrets_resolved(self):
+        """Commands that boot nothing read no secret: the plan then passes none."""
+        return bool(self.resolved.get("needs_secrets"))
+
+
+class ControllerAction(ActionBase):
+    """An action that runs on the controller only, in an ansible-playbook worker: no connection, no file
+    transfer, its arguments checked against ``ARGUMENT_SPEC`` behind the one error boundary. Subclasses give
+    ``act(args, task_vars)`` (what goes into the result) and, when a kamal inventory's run knows some
+    arguments, ``defaults(task_vars)`` (the task's own arguments win)."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    ARGUMENT_SPEC = {}
+
+    def defaults(self, task_vars):  # pylint: disable=unused-argument
+        return {}
+
+    def act(self, args, task_vars):
+        raise NotImplementedError
+
+    @action_boundary
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        found = self.defaults(task_vars)
+        if found:
+            self._task.args = dict(found, **self._task.args)
+        _spec, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        result.update(self.act(args, task_vars))
+        return result

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The resolved plan: for one host and one role (or accessory), the exact arguments of its kamal_app (or
 kamal_accessory) call, computed on the controller from the ``kamal`` variable the inventory sets
-(``KamalConfig.to_dict()``) and the secret values the prepare role resolved.
+(``KamalConfig.to_dict()``) and the secret values the command resolved (kamal_plan_run).
 
 Pure functions: no Ansible, no I/O except reading accessory files (through ``read_file``, injected)."""
 
@@ -15,7 +15,7 @@ import os
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.plugin_utils import erb
 
-# Each command's own options (roles' kamal_app_options / kamal_accessory_options), passed on when given.
+# Each command's own options (the command table's, resolved into kamal_plan_run), passed on when given.
 APP_COMMAND_OPTIONS = ("exec_command", "exec_env", "reuse", "detach", "lines", "since", "grep", "container_id", "stop",
                        "maintenance_message", "remove_images", "remove_app_directory", "prune_only")
 ACCESSORY_COMMAND_OPTIONS = ("force", "confirm", "lines", "since", "grep", "exec_command", "reuse")
@@ -27,11 +27,15 @@ class PlanError(Exception):
     """A plan that cannot be made: the message names the role or accessory, the setting and the fix."""
 
 
-def _secret(secrets, key, where):
+def secret_value(secrets, key, where):
+    """The value of the secret ``key``, or a PlanError naming ``where`` it is used and the fix."""
     try:
         return secrets[key]
     except KeyError:
         raise PlanError("%s: the secret %s has no value (add it to .kamal/secrets)" % (where, key)) from None
+
+
+_secret = secret_value
 
 
 def secret_env(env, secrets, where):
@@ -211,4 +215,38 @@ def accessory_args(kamal, name, host, command="boot", secrets=None, needs_secret
         # route without it, as they always did.
         args["proxy"] = route(accessory["proxy"], secrets, where, unresolved_ok=not needs_secrets)
     args.update(_command_options(options, ACCESSORY_COMMAND_OPTIONS))
+    return args
+
+
+# The proxy image's Dockerfile, shipped in the proxy role (built on each server when no prebuilt image is given).
+PROXY_DOCKERFILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "roles", "proxy", "files", "Dockerfile")
+# Kamal's proxy.run keys, as kamal_proxy's ``run`` option takes them.
+PROXY_RUN_KEYS = ("http_port", "https_port", "bind_ips", "publish", "log_max_size", "metrics_port", "debug", "options")
+
+
+def proxy_args(kamal, settings, read_file=_read_bytes):
+    """kamal_proxy's arguments but its ``command``: the image (a prebuilt one, else the role's Dockerfile built on
+    the server with its build args), the run settings (the proxy role's ``run``, else the config's proxy.run),
+    ACME, takeover, force and keep_in_use. ``settings``: the proxy role's variables by their
+    short names (commands.PROXY_SETTINGS). The same dict is what the app boot passes to ensure the proxy."""
+    args = {"takeover": bool(settings.get("takeover")), "force": bool(settings.get("force")),
+            "keep_in_use": bool(settings.get("keep_in_use"))}
+    if settings.get("image"):
+        args["image"] = settings["image"]
+    else:
+        try:
+            dockerfile = read_file(PROXY_DOCKERFILE).decode("utf-8")
+        except OSError as e:
+            raise PlanError("cannot read the proxy's Dockerfile %s: %s" % (PROXY_DOCKERFILE, e.strerror or e)) from None
+        args.update(image=settings["build_image"], dockerfile=dockerfile, build_args=settings.get("build_args") or {})
+    run = settings.get("run") or {}
+    config_run = (kamal.get("proxy") or {}).get("run")
+    if not run and config_run:
+        run = {key: config_run.get(key) for key in PROXY_RUN_KEYS}
+        run["debug"] = bool(run["debug"])
+    if run:
+        args["run"] = run
+    if settings.get("acme"):
+        args["acme"] = settings["acme"]
     return args

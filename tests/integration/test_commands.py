@@ -60,6 +60,19 @@ def test_read_only_commands_show_what_runs_and_change_nothing(app):
     assert f"{app.service}-web" in proxy and changed_counts(proxy) == [0, 0, 0]
 
 
+def test_app_boot_with_skip_push_false_builds_nothing(app):
+    # It used to build and push: app boot set skip_push as an internal variable, which -e skip_push=false overrode.
+    boot = app.playbook("app_boot", "-e", f"version={app.v2}", "-e", "skip_push=false").stdout
+    assert "TASK [kamal.deploy.prepare : " not in boot and "TASK [kamal.deploy.lock : Acquire the deploy lock]" in boot
+
+
+def test_read_only_commands_list_no_build_deliver_or_lock_task(app):
+    for playbook in ("app_logs", "app_details", "proxy_details"):
+        out = app.playbook(playbook).stdout
+        tasks = re.findall(r"^TASK \[(.*?)\]", out, re.M)
+        assert tasks and not [t for t in tasks if t.startswith(("kamal.deploy.prepare :", "kamal.deploy.lock :"))], tasks
+
+
 def test_exec_runs_in_a_new_or_the_running_container_and_refuses_an_empty_command(app):
     new = app.playbook("app_exec", "-e", "cmd='cat /www/index.html'", "-l", app.lab.ips[0])
     assert "app v2" in new.stdout

@@ -2,6 +2,7 @@
 'Unexpected failure during task execution' and a traceback in the message."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -61,10 +62,10 @@ def test_ansibles_own_errors_pass_through_untouched(exc):
 
 
 def test_through_ansible_playbook_the_result_is_the_one_line(tmp_path):
-    # kamal_boot_roles must be a list of {name: ...}; a list of strings makes kamal_fleet trip over a TypeError.
+    # kamal_plan_run.hosts maps a host to {roles: [...]}; a number instead makes kamal_fleet trip over an AttributeError.
     out = tmp_path / "result.json"
     play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
-        {"ansible.builtin.set_fact": {"kamal_boot_roles": ["web"]}},
+        {"ansible.builtin.set_fact": {"kamal_plan_run": {"hosts": {"localhost": 5}}}},
         {"name": "Fleet", "kamal.deploy.kamal_fleet": {"version": "v1", "hosts": ["localhost"]},
          "register": "fleet", "ignore_errors": True},
         {"ansible.builtin.copy": {"content": "{{ fleet | to_json }}", "dest": str(out)}}]}]
@@ -76,6 +77,7 @@ def test_through_ansible_playbook_the_result_is_the_one_line(tmp_path):
     assert out.exists(), res.stdout + res.stderr
     result = json.loads(out.read_text())
     assert result["failed"] is True
-    assert result["msg"] == "kamal_fleet (task 'Fleet'): unexpected TypeError: string indices must be integers, not 'str'"
+    assert re.fullmatch(r"kamal_fleet \(task 'Fleet'\): unexpected AttributeError: '\w*Int' object has no attribute 'get'",
+                        result["msg"]), result["msg"]
     assert "Unexpected failure" not in result["msg"] and "Traceback" not in result["msg"]
     assert "Traceback" not in res.stdout

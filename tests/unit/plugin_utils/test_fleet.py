@@ -63,7 +63,7 @@ PLAYBOOK = """
   tasks:
     - block:
         - ansible.builtin.set_fact:
-            kamal_boot_roles: [{name: workers, primary: true}]
+            kamal_plan_run: {hosts: {h1: {roles: [workers]}, h2: {roles: [workers]}, h3: {roles: [workers]}}}
         - ansible.builtin.set_fact:
             kamal_app_result: {changed: true, role: workers, serving_version: "2222222"}
           when: inventory_hostname == 'h1'

@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 from ansible.errors import AnsibleActionFail
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
 
 from ansible_collections.kamal.deploy.plugins.action import kamal_accessory, kamal_app
 from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
@@ -27,17 +27,26 @@ def run_action(action_class, args, task_vars):
 
 def test_the_app_action_passes_the_plan_with_the_playbooks_options_and_the_tasks_own_arguments(tmp_path):
     kamal = load(tmp_path, LAB_CONFIG)
-    task_vars = {"kamal": kamal, "inventory_hostname": "172.29.0.11", "kamal_version": "v1", "kamal_performer": "me",
-                 "kamal_secret_values": {"KAMAL_REGISTRY_PASSWORD": "pw", "APP_SECRET": "s"}, "lines_given": 7,
-                 # Playbook vars are templates Ansible trusts.
-                 "kamal_app_options": {"lines": trust_as_template("{{ lines_given }}"),
-                                       "grep": trust_as_template("{{ grep | default(omit) }}")}}
-    result, name, args = run_action(kamal_app.ActionModule, {"command": "logs", "role": "web", "drain_timeout": 1}, task_vars)
-    expected = plan.app_args(kamal, "web", "172.29.0.11", "logs", version="v1", secrets=task_vars["kamal_secret_values"],
+    secrets = {"KAMAL_REGISTRY_PASSWORD": "pw", "APP_SECRET": "s"}
+    task_vars = {"kamal": kamal, "inventory_hostname": "172.29.0.11",
+                 "kamal_plan_run": {"action": "logs", "version": "v1", "performer": "me", "secrets": secrets,
+                                    "needs_secrets": True, "options": {"lines": 7}}}
+    result, name, args = run_action(kamal_app.ActionModule, {"role": "web", "drain_timeout": 1}, task_vars)
+    expected = plan.app_args(kamal, "web", "172.29.0.11", "logs", version="v1", secrets=secrets,
                              performer="me", options={"lines": 7})
     expected["drain_timeout"] = 1
     assert (name, result["changed"]) == ("kamal.deploy.kamal_app", True)
     assert json.loads(json.dumps(args)) == expected and args["lines"] == 7 and "grep" not in args
+
+
+def test_app_remove_takes_the_images_only_where_the_resolved_command_says_so(tmp_path):
+    kamal = load(tmp_path, LAB_CONFIG)
+    task_vars = {"kamal": kamal, "inventory_hostname": "172.29.0.11",
+                 "kamal_plan_run": {"action": "remove", "options": {"confirm": True},
+                                    "hosts": {"172.29.0.11": {"options": {"remove_images": False,
+                                                                          "remove_app_directory": False}}}}}
+    args = run_action(kamal_app.ActionModule, {"role": "web"}, task_vars)[2]
+    assert (args["command"], args["remove_images"], args["remove_app_directory"]) == ("remove", False, False)
 
 
 def test_without_the_kamal_variable_the_tasks_arguments_go_to_the_module_as_they_are():
@@ -47,21 +56,22 @@ def test_without_the_kamal_variable_the_tasks_arguments_go_to_the_module_as_they
 
 
 def test_a_plan_that_cannot_be_made_fails_the_task_with_its_reason(tmp_path):
-    task_vars = {"kamal": load(tmp_path, LAB_CONFIG), "inventory_hostname": "172.29.0.11", "kamal_secret_values": {}}
+    task_vars = {"kamal": load(tmp_path, LAB_CONFIG), "inventory_hostname": "172.29.0.11",
+                 "kamal_plan_run": {"secrets": {}, "needs_secrets": True}}
     with pytest.raises(AnsibleActionFail, match="the secret APP_SECRET has no value"):
         run_action(kamal_app.ActionModule, {"command": "boot", "role": "web"}, task_vars)
 
 
 def test_the_accessory_action_passes_the_plan_for_its_host(tmp_path):
     kamal = load(tmp_path, ACCESSORY_CONFIG, files={"config/cache.conf.erb": "x", "config/plain.txt": "y"})
-    task_vars = {"kamal": kamal, "inventory_hostname": "1.1.1.1", "kamal_needs_secrets": False,
-                 "kamal_accessory_options": {"force": trust_as_template("{{ true | bool }}")}}
+    task_vars = {"kamal": kamal, "inventory_hostname": "1.1.1.1",
+                 "kamal_plan_run": {"action": "boot", "needs_secrets": False, "options": {"force": True}}}
     _result, name, args = run_action(kamal_accessory.ActionModule, {"command": "reboot", "service": "app", "name": "mirror"}, task_vars)
     assert name == "kamal.deploy.kamal_accessory"
     assert args == plan.accessory_args(kamal, "mirror", "1.1.1.1", "reboot", needs_secrets=False, options={"force": True})
 
 
-def test_before_the_prepare_role_resolved_secrets_the_plan_passes_none(tmp_path):
+def test_before_the_command_is_resolved_the_plan_passes_no_secret(tmp_path):
     kamal = load(tmp_path, LAB_CONFIG)
     _result, _name, args = run_action(kamal_app.ActionModule, {"command": "versions", "role": "web"},
                                       {"kamal": kamal, "inventory_hostname": "172.29.0.11"})
@@ -73,7 +83,8 @@ def test_the_hook_action_takes_the_project_service_version_and_secrets_from_the_
     kamal = load(tmp_path, LAB_CONFIG)
     task = mock.MagicMock(args={"name": "pre-deploy", "hosts": ["172.29.0.11"], "command": "deploy"}, async_val=0,
                           check_mode=False, diff=False)
-    task_vars = {"kamal": kamal, "kamal_version": "v2", "kamal_secret_values": {"APP_SECRET": "s"}}
+    task_vars = {"kamal": kamal,
+                 "kamal_plan_run": {"version": "v2", "secrets": {"APP_SECRET": "s"}, "hook_command": "deploy", "skip_hooks": False}}
     action = kamal_hook.ActionModule(task, mock.MagicMock(), mock.MagicMock(), DataLoader(),
                                      Templar(loader=DataLoader(), variables=task_vars), mock.MagicMock())
     with mock.patch.object(kamal_hook.hooks, "run_hook", return_value={"ran": False, "skipped_reason": "missing"}) as run_hook:
@@ -82,3 +93,32 @@ def test_the_hook_action_takes_the_project_service_version_and_secrets_from_the_
     assert (kwargs["project_dir"], kwargs["service"], kwargs["version"], kwargs["secrets"]) == (
         str(tmp_path), "dz1234", "v2", {"APP_SECRET": "s"})
     assert kwargs["hooks_path"] == ".kamal/hooks" and kwargs["destination"] is None
+
+
+def test_the_prepare_action_resolves_the_playbooks_command_with_the_users_options_and_the_secrets(tmp_path):
+    from ansible_collections.kamal.deploy.plugins.action import kamal_prepare  # pylint: disable=import-outside-toplevel
+    kamal = load(tmp_path, LAB_CONFIG)
+    (tmp_path / ".kamal").mkdir()
+    (tmp_path / ".kamal" / "secrets").write_text("KAMAL_REGISTRY_PASSWORD=pw\nAPP_SECRET=s\n")
+    hosts = ["172.29.0.11", "172.29.0.12"]
+    task_vars = {"kamal": kamal, "kamal_command": "app boot", "ansible_play_hosts": hosts, "skip_push": False,
+                 "version": "v7", "hostvars": {host: {"kamal_roles": ["web"]} for host in hosts}}
+    task = mock.MagicMock(args={}, async_val=0, check_mode=False, diff=False, delegate_to="localhost")
+    action = kamal_prepare.ActionModule(task, mock.MagicMock(), mock.MagicMock(), DataLoader(),
+                                        Templar(loader=DataLoader(), variables=task_vars), mock.MagicMock())
+    result = action.run(task_vars=task_vars)
+    assert result["_ansible_no_log"] is True and result["changed"] is False
+    assert (result["command"], result["version"], result["locked"], result["builds"]) == ("app boot", "v7", True, False)
+    assert result["secrets"] == {"KAMAL_REGISTRY_PASSWORD": "pw", "APP_SECRET": "s"}
+    assert result["hosts"]["172.29.0.12"]["primary"] == ["web"] and result["lock_host"] == "172.29.0.11"
+
+
+def test_the_prepare_action_names_every_missing_secret(tmp_path):
+    from ansible_collections.kamal.deploy.plugins.action import kamal_prepare  # pylint: disable=import-outside-toplevel
+    kamal = load(tmp_path, LAB_CONFIG)
+    task_vars = {"kamal": kamal, "ansible_play_hosts": ["172.29.0.11"], "hostvars": {}}
+    task = mock.MagicMock(args={"command": "deploy"}, async_val=0, check_mode=False, diff=False, delegate_to="localhost")
+    action = kamal_prepare.ActionModule(task, mock.MagicMock(), mock.MagicMock(), DataLoader(),
+                                        Templar(loader=DataLoader(), variables=task_vars), mock.MagicMock())
+    with pytest.raises(AnsibleActionFail, match="kamal_secrets: .*KAMAL_REGISTRY_PASSWORD.*APP_SECRET|APP_SECRET.*KAMAL_REG"):
+        action.run(task_vars=task_vars)

@@ -1,0 +1,421 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, kamal.deploy developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The command table: every Kamal command our playbooks implement, with what it needs (the lock, a version,
+secrets, a build), where it acts (scope), the hooks around it and the user options it takes; and ``resolve``,
+which turns one command, the kamal inventory's ``kamal`` variable and this run into the one plan the roles read
+(the ``kamal_plan_run`` variable, a name no user option shares).
+
+A playbook names its command (``kamal_command: app logs``); the command role resolves it in one controller task
+(the kamal_prepare action) and includes only the task files the command needs: a read-only command lists no
+build, deliver or lock task. Pure: the secrets, the hooks directory, the clock and this run's identity are
+passed in."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ansible_collections.kamal.deploy.plugins.plugin_utils import plan
+
+# The name of the one variable that holds the resolved command (registered by the command role).
+PLAN_VAR = "kamal_plan_run"
+
+
+class CommandError(Exception):
+    """A command that cannot run as asked: the message names the option or the name and the fix."""
+
+
+# A user option (-e NAME=VALUE) and how the command takes it: ``to`` the module option it becomes (or, with
+# ``setting``, the proxy setting), ``kind`` bool | int | str | raw, the default when it is not given (MISSING:
+# left out), and ``required``: the message when it must be given.
+MISSING = object()
+Option = namedtuple("Option", "name to kind default required setting")
+Option.__new__.__defaults__ = (None, "raw", MISSING, None, False)
+
+
+def opt(name, to=None, kind="raw", default=MISSING, required=None, setting=False):
+    return Option(name, to or name, kind, default, required, setting)
+
+
+LINES, SINCE, GREP = opt("lines", kind="int"), opt("since", kind="str"), opt("grep", kind="str")
+CONFIRM = "%s Run it again with -e confirm=true."
+EXEC_COMMAND = "%s exec needs a command: -e cmd=%s (or a list%s)."
+
+# flow: the command role's task file that does the work (deploy, app, accessory, proxy, proxy_reboot, lock, audit).
+# action: the module command (kamal_app's, kamal_accessory's, kamal_proxy's); hook_command/hook_subcommand:
+# KAMAL_COMMAND and KAMAL_SUBCOMMAND for the hooks. locked: True, False or the bool option that decides.
+# scope (app flows): roles (every selected role of the host), host (its first one), proxied (the selected roles
+# that run the proxy), primary (the primary role). hooks: those run around the command, besides pre-connect.
+Command = namedtuple("Command", "name flow action hook_command hook_subcommand locked scope needs_secrets needs_version "
+                                "version_from_config builds proxy skip_prune fleet hooks options pre_connect")
+
+
+def command(name, flow, action=None, hook_command=None, hook_subcommand=None, locked=False, scope="roles",
+            needs_secrets=False, needs_version=False, version_from_config=True, builds=False, proxy=False,
+            skip_prune=False, fleet=False, hooks=(), options=(), pre_connect=True):
+    words = name.split()
+    return Command(name, flow, action or words[-1], hook_command or words[0],
+                   hook_subcommand if hook_subcommand is not None else (words[1] if len(words) > 1 else None),
+                   locked, scope, needs_secrets, needs_version, version_from_config, builds, proxy, skip_prune, fleet,
+                   tuple(hooks), tuple(options), pre_connect)
+
+
+DEPLOY_HOOKS = ("pre-build", "pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy")
+BUILD_OPTIONS = (opt("skip_push", kind="bool", default=False),)
+
+
+def _deploy(name, **kw):
+    return command(name, "deploy", action="boot", hook_subcommand="", locked=True, needs_secrets=True,
+                   needs_version=True, builds=True, fleet=True, hooks=DEPLOY_HOOKS, options=BUILD_OPTIONS, **kw)
+
+
+def _app(sub, **kw):
+    return command("app " + sub, "app", **kw)
+
+
+def _accessory(sub, names="accessory", **kw):
+    options = (opt(names, to="names", kind="str", default="all"),) + tuple(kw.pop("options", ()))
+    return command("accessory " + sub, "accessory", scope="accessory", options=options, **kw)
+
+
+def _proxy(sub, flow="proxy", **kw):
+    return command("proxy " + sub, flow, scope="proxy", **kw)
+
+
+def _lock(sub, **kw):
+    return command("lock " + sub, "lock", pre_connect=False, **kw)
+
+
+TABLE = {c.name: c for c in (
+    _deploy("deploy", proxy=True),
+    _deploy("redeploy", skip_prune=True),
+    _deploy("setup", proxy=True),
+    # rollback lists the versions present before it needs one (the playbook asks for it).
+    command("rollback", "deploy", action="boot", hook_subcommand="", locked=True, needs_secrets=True,
+            version_from_config=False, fleet=True, hooks=("pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy")),
+    _app("boot", locked=True, needs_secrets=True, version_from_config=False, hooks=("pre-app-boot", "post-app-boot")),
+    _app("containers", scope="host"),
+    _app("details"),
+    _app("exec", needs_secrets=True, version_from_config=False, options=(
+        opt("cmd", to="exec_command",
+            required=EXEC_COMMAND % ("app", '"bin/rails db:migrate"', ", -e '{\"cmd\": [\"ls\", \"-l\"]}'")),
+        opt("exec_env", default={}), opt("reuse", kind="bool", default=False), opt("detach", kind="bool", default=False),
+        opt("primary", kind="bool", default=False))),
+    _app("images", scope="host"),
+    _app("live", locked=True, scope="proxied"),
+    _app("logs", options=(LINES, SINCE, GREP, opt("container_id", kind="str"))),
+    _app("maintenance", locked=True, scope="proxied", options=(opt("message", to="maintenance_message", kind="str"),)),
+    _app("remove", locked=True, options=(opt("confirm", kind="bool", default=False, required=CONFIRM % (
+        "app remove deletes every container of the targeted roles (and, when all of a host's roles are targeted, "
+        "the service's images and app directory).")),)),
+    _app("stale_containers", locked="stop", options=(opt("stop", kind="bool", default=False),)),
+    _app("start", needs_version=True, locked=True),
+    _app("stop", locked=True),
+    _app("version", scope="host"),
+    command("prune", "app", locked=True, scope="host", hook_subcommand="", options=(
+        opt("prune", to="prune_only", kind="str", default="all"), opt("retain", kind="int"))),
+    # remove: one play each for the app, the proxy and the accessories, every one under the lock.
+    command("remove app", "app", action="remove", hook_subcommand="", locked=True, options=(
+        opt("confirm", kind="bool", default=False, required=CONFIRM % (
+            "remove deletes the app's containers and images on every server, the proxy where no other app "
+            "remains, and every accessory with its data directories.")),)),
+    command("remove proxy", "proxy", action="remove", hook_subcommand="", locked=True, scope="proxy"),
+    command("remove accessories", "accessory", action="remove", hook_subcommand="", locked=True, scope="accessory",
+            options=(opt("confirm", kind="bool", default=False),)),
+    command("setup accessories", "accessory", action="boot", hook_subcommand="", locked=True, needs_secrets=True,
+            scope="accessory"),
+    _accessory("boot", locked=True, needs_secrets=True),
+    _accessory("details"),
+    _accessory("exec", needs_secrets=True, options=(
+        opt("cmd", to="exec_command", required=EXEC_COMMAND % ("accessory", "\"psql -U postgres -c 'select 1'\"", "")),
+        opt("reuse", kind="bool", default=False))),
+    _accessory("logs", options=(LINES, SINCE, GREP)),
+    _accessory("reboot", locked=True, needs_secrets=True, options=(opt("force", kind="bool", default=True),)),
+    _accessory("remove", locked=True, options=(opt("confirm", kind="bool", default=False),)),
+    _accessory("restart", locked=True),
+    _accessory("start", locked=True),
+    _accessory("stop", locked=True),
+    _accessory("upload", locked=True, needs_secrets=True),
+    _proxy("boot", locked=True),
+    _proxy("details"),
+    _proxy("logs", options=(opt("lines", to="log_lines", kind="int", setting=True),)),
+    _proxy("reboot", flow="proxy_reboot", locked=True, hooks=("pre-proxy-reboot", "post-proxy-reboot"), options=(
+        opt("confirm", kind="bool", default=False, required="proxy reboot restarts the proxy: each server stops answering "
+            "for the time of a container restart. Run it again with -e confirm=true (and -e rolling=true to reboot one "
+            "server at a time)."),)),
+    _proxy("remove", locked=True, options=(opt("force", kind="bool", setting=True),)),
+    _lock("acquire", options=(opt("message", to="lock_message", kind="str", required=(
+        'Say why: -e message="..." (Kamal: kamal lock acquire -m MESSAGE)')),)),
+    _lock("release"),
+    _lock("status"),
+    command("audit", "audit", pre_connect=False, options=(opt("lines", kind="int", default=50),)),
+)}
+
+# The proxy's settings (the proxy role's documented variables): name -> (user variable, default).
+PROXY_SETTINGS = {
+    "image": ("kamal_proxy_image", ""),
+    "build_image": ("kamal_proxy_build_image", "kamal-deploy/proxy:2.11"),
+    "build_args": ("kamal_proxy_build_args", {"BASE": "caddy:2.11-alpine"}),
+    "run": ("kamal_proxy_run", {}),
+    "acme": ("kamal_proxy_acme", {}),
+    "takeover": ("proxy_takeover", False),
+    "force": ("kamal_proxy_force", False),
+    "keep_in_use": ("kamal_proxy_keep_in_use", False),
+    "log_lines": ("kamal_proxy_log_lines", 100),
+}
+
+
+def lookup(name):
+    try:
+        return TABLE[name]
+    except KeyError:
+        raise CommandError("Unknown kamal command %r (known: %s)" % (name, ", ".join(sorted(TABLE)))) from None
+
+
+def _convert(option, value):
+    if option.kind == "bool":
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered not in ("true", "false", "yes", "no", "on", "off", "1", "0", ""):
+                raise CommandError("-e %s= takes true or false (got %r)" % (option.name, value))
+            return lowered in ("true", "yes", "on", "1")
+        return bool(value)
+    if option.kind == "int":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise CommandError("-e %s= takes a whole number (got %r)" % (option.name, value)) from None
+    if option.kind == "str":
+        return "" if value is None else str(value)
+    return value
+
+
+def user_options(cmd, given):
+    """The command's own options from the user's variables (``given``: name -> value, only those set)."""
+    found = {}
+    for option in cmd.options:
+        if option.name in given and given[option.name] is not None:
+            value = _convert(option, given[option.name])
+        elif option.default is not MISSING:
+            value = option.default
+        elif option.required:
+            raise CommandError(option.required)
+        else:
+            continue
+        if option.required and not (value.strip() if isinstance(value, str) else value):
+            raise CommandError(option.required)
+        found[option.name] = value
+    return found
+
+
+def _check_prune(options):
+    if options.get("prune", "all") not in ("all", "containers", "images") or options.get("retain", 1) < 1:
+        raise CommandError("-e prune= takes all, containers or images; -e retain= must be at least 1 (got prune=%s, retain=%s)"
+                           % (options.get("prune", "all"), options.get("retain", "")))
+
+
+def selected_roles(kamal, limit=None, roles_option=None):
+    """Like Kamal's -r: ``-l web_new`` (or -e roles=web_new) selects only that role, even on a host that runs
+    others; host limits (-l 172.29.0.11) select every role of the host ([] : no role selection)."""
+    names = [role["name"] for role in kamal["roles"]]
+    if roles_option is not None:
+        words = str(roles_option).split(",")
+    else:
+        words = "".join(" " if c in ":,&!" else c for c in (limit or "")).split()
+    return [word for word in words if word in names]
+
+
+def host_roles(kamal, host, host_role_names, selection):
+    """The roles to act on, on ``host``: its roles (the inventory's kamal_roles), in the config's order, kept
+    to the selection when there is one."""
+    return [role for role in kamal["roles"]
+            if role["name"] in host_role_names and (not selection or role["name"] in selection)]
+
+
+def _scoped(cmd, roles, primary_option):
+    scope = "primary" if primary_option else cmd.scope
+    if scope == "host":
+        return roles[:1]
+    if scope == "proxied":
+        return [role for role in roles if role.get("running_proxy")]
+    if scope == "primary":
+        return [role for role in roles if role.get("primary")]
+    return roles
+
+
+def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
+    """The host groups an app command goes through, each with the primary and the other roles to act on per
+    host (``hosts``: host -> {primary, others}). For a boot, the play's hosts (primary-role hosts first) in
+    slices of boot.limit, each between the pre-app-boot and post-app-boot hooks, then boot.wait seconds
+    (Kamal's rolling boot); any other command acts on every host at once."""
+    if boots:
+        primary_hosts = [h for role in kamal["roles"] if role.get("primary") for h in role.get("hosts") or []]
+        ordered = []
+        for host in primary_hosts + list(kamal.get("app_hosts") or []):
+            if host in play_hosts and host not in ordered:
+                ordered.append(host)
+        size = max(kamal["boot"].get("limit") or len(ordered), 1)
+        slices = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    else:
+        slices = [list(play_hosts)]
+    wait = (kamal["boot"].get("wait") or 0) if boots else 0
+    # tasks: the app role's file for the group (a boot's hooks and wait around the roles, or just the roles).
+    return [{"number": n + 1, "count": len(slices), "hosts": group, "tasks": "group.yml" if boots else "roles.yml",
+             "primary": {h: hosts[h]["primary"] for h in group if h in hosts},
+             "others": {h: hosts[h]["others"] for h in group if h in hosts},
+             "pre_hook": boots and "pre-app-boot" in hooks_present, "post_hook": boots and "post-app-boot" in hooks_present,
+             "wait": wait if n + 1 < len(slices) else 0} for n, group in enumerate(slices)]
+
+
+def accessories_on(kamal, host, names):
+    """The accessories named (a name, a comma-separated list or all) that run on ``host``."""
+    return [a["name"] for a in kamal["accessories"] if host in (a.get("hosts") or [])
+            and (names == "all" or a["name"] in names.split(","))]
+
+
+def check_accessory_names(kamal, names):
+    known = [a["name"] for a in kamal["accessories"]]
+    unknown = [] if names == "all" else [name for name in names.split(",") if name not in known]
+    if unknown:
+        raise CommandError("No accessory by the name of '%s' in %s (accessories: %s). Use -e accessory=NAME or "
+                           "-e accessory=all." % ("', '".join(unknown), (kamal.get("config_files") or ["deploy.yml"])[0],
+                                                  ", ".join(known) or "none"))
+
+
+def version_of(cmd, kamal, version_option):
+    """-e version wins; else the config's version (git), except for commands that boot the latest tag as Kamal
+    does (app boot, app exec)."""
+    if version_option:
+        return str(version_option)
+    return (kamal.get("version") or "") if cmd.version_from_config else ""
+
+
+def proxy_settings(given, overrides=None):
+    """The proxy's settings from the user's variables (PROXY_SETTINGS' names), the command's options winning."""
+    settings = {key: given[var] if given.get(var) is not None else default for key, (var, default) in PROXY_SETTINGS.items()}
+    settings.update(overrides or {})
+    return settings
+
+
+def module_options(cmd, options):
+    """The user's options under their module names (-e cmd= is exec_command); prune's ``all`` prunes both."""
+    taken = {o.to: options[o.name] for o in cmd.options if o.name in options and not o.setting}
+    if taken.get("prune_only") == "all":
+        taken.pop("prune_only")
+    return taken
+
+
+def local_registry_forward(port, controller_pid, forward_dir):
+    """The OpenSSH remote forward that lets the servers pull from the controller's local registry: an open
+    ControlPersist master would not take a new -R, so this run's connections get their own ControlPath (in
+    ``forward_dir``, closed once ansible-playbook ends)."""
+    return {"port": port, "forward_dir": forward_dir, "forward": "-R %s:" % port,
+            "ssh_args": "-R %s:127.0.0.1:%s -o ControlPath=%s/%s-%%C" % (port, port, forward_dir, controller_pid)}
+
+
+def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_present=(), secrets=None, environ=None,
+            limit=None, started_at=None, forward_dir=None):
+    """The plan of one command for this run.
+
+    ``given``: the user's variables this command may read (its options, version, roles, lock_wait,
+    force_unlock, skip_hooks, the proxy's settings); ``play_hosts``: the play's hosts; ``host_role_names``:
+    host -> the inventory's kamal_roles; ``identity``: controller.identity(); ``hooks_present``: the hook files
+    that exist; ``secrets``: a callable names -> {name: value}, called only when the command needs secrets;
+    ``environ``: the controller's environment (KAMAL_LOCK); ``limit``: ansible_limit; ``forward_dir``: where the
+    local registry's SSH control sockets live."""
+    cmd = lookup(name)
+    environ = environ or {}
+    options = user_options(cmd, given)
+    if cmd.name == "prune":
+        _check_prune(options)
+    builds = cmd.builds and not options.get("skip_push")
+    version = version_of(cmd, kamal, given.get("version"))
+    if cmd.needs_version and not version:
+        raise CommandError(kamal.get("version_error") or "No version for %s: pass -e version=..." % kamal["project_dir"])
+    locked = options.get(cmd.locked, False) if isinstance(cmd.locked, str) else cmd.locked
+    wanted_hooks = (("pre-connect",) if cmd.pre_connect else ()) + cmd.hooks
+    hooks = [hook for hook in wanted_hooks if hook in hooks_present and (builds or hook != "pre-build")]
+    secret_names = list(kamal.get("secret_names") or [])
+    secret_values = dict(secrets(secret_names)) if cmd.needs_secrets and secret_names and secrets else {}
+    resolved = {
+        "command": cmd.name, "flow": cmd.flow, "action": cmd.action, "scope": cmd.scope,
+        # prune's KAMAL_SUBCOMMAND is what it prunes (all, containers, images), as Kamal's `prune <what>`.
+        "hook_command": cmd.hook_command, "hook_subcommand": options["prune"] if cmd.name == "prune" else cmd.hook_subcommand or None,
+        "locked": bool(locked), "needs_secrets": cmd.needs_secrets, "needs_version": cmd.needs_version,
+        "builds": bool(builds), "skip_prune": cmd.skip_prune, "fleet": cmd.fleet, "proxy": cmd.proxy,
+        "hooks": hooks, "skip_hooks": bool(_convert(opt("skip_hooks", kind="bool"), given.get("skip_hooks") or False)),
+        "run_id": identity["run_id"], "controller_pid": identity["controller_pid"], "performer": identity["performer"],
+        # post-deploy's KAMAL_RUNTIME: the deploy's seconds since this task (rollback gives none, as before).
+        "started_at": started_at if cmd.builds else None, "version": version, "secrets": secret_values, "options": module_options(cmd, options),
+        # One lock per service and destination, whatever the limit or the play (app, proxy, accessories): on the
+        # config's primary host, even outside -l (Ansible delegates to any inventory host); accessory-only
+        # configs have none and lock on the first host of the play.
+        "lock_host": kamal.get("primary_host") or (list(play_hosts) or [None])[0],
+        # A run started from a hook that already holds the lock (KAMAL_LOCK=true) does not lock again.
+        "lock_inherited": environ.get("KAMAL_LOCK") == "true",
+        "lock_wait": _convert(opt("lock_wait", kind="int"), given.get("lock_wait") or 0),
+        "force_unlock": _convert(opt("force_unlock", kind="bool"), given.get("force_unlock") or False),
+    }
+    registry = kamal["registry"]
+    resolved["delivers"] = bool(kamal.get("image_delivery") == "ssh" and cmd.needs_version and version)
+    resolved["local_registry_forward"] = bool(registry.get("local") and kamal.get("image_delivery") != "ssh"
+                                              and cmd.needs_version)
+    resolved["build"] = build_args(kamal, version, secret_values) if builds else None
+    # The prepare role's task files this run needs, in order: only locked commands build, deliver or forward.
+    resolved["image_steps"] = [step for step, needed in (("local_registry", resolved["local_registry_forward"]),
+                                                         ("build", builds), ("deliver", resolved["delivers"])) if needed]
+    # The command role's one include: the lock block (which runs the flow) or the flow itself.
+    resolved["tasks"] = "locked.yml" if locked else cmd.flow + ".yml"
+    if resolved["local_registry_forward"]:
+        resolved["local_registry"] = local_registry_forward(registry["local_port"], identity["controller_pid"], forward_dir)
+    resolved.update(_placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit))
+    if cmd.scope == "proxy" or cmd.flow == "deploy":
+        overrides = {o.to: options[o.name] for o in cmd.options if o.setting and o.name in options}
+        if cmd.name == "remove proxy":
+            overrides["keep_in_use"] = True  # another app still routed through this proxy keeps it, as in Kamal
+        resolved["proxy_args"] = plan.proxy_args(kamal, proxy_settings(given, overrides))
+        resolved["proxy_hosts"] = [h for h in play_hosts if h in (kamal.get("proxy_hosts") or [])]
+        resolved["proxy_log_lines"] = int(proxy_settings(given, overrides)["log_lines"])
+    return resolved
+
+
+def _placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit):
+    """Where the command acts: per host, the roles (primary first) or the accessories; the boot groups."""
+    if cmd.flow == "accessory":
+        names = options.get("accessory") or "all"
+        check_accessory_names(kamal, names)
+        return {"hosts": {h: {"accessories": accessories_on(kamal, h, names)} for h in play_hosts}, "selected_roles": []}
+    if cmd.flow not in ("app", "deploy"):
+        return {"hosts": {}, "selected_roles": []}
+    selection = selected_roles(kamal, limit, given.get("roles"))
+    hosts = {}
+    for host in play_hosts:
+        mine = host_roles(kamal, host, host_role_names.get(host) or [], selection)
+        scoped = _scoped(cmd, mine, options.get("primary"))
+        every = len(mine) == len(host_role_names.get(host) or [])
+        hosts[host] = {"roles": [r["name"] for r in mine],
+                       "primary": [r["name"] for r in scoped if r.get("primary")],
+                       "others": [r["name"] for r in scoped if not r.get("primary")],
+                       # app remove takes the images and the app directory only with every role of the host.
+                       "options": {"remove_images": every, "remove_app_directory": every} if cmd.action == "remove" else {}}
+    boots = cmd.action == "boot"
+    return {"hosts": hosts, "selected_roles": selection,
+            "boot_groups": boot_groups(kamal, play_hosts, hosts, boots, hooks)}
+
+
+def build_args(kamal, version, secrets):
+    """kamal_build's arguments: the builder, the registry's credentials (from the config or its secrets) and
+    the builder's secrets."""
+    registry = kamal["registry"]
+    credentials = {"server": registry.get("server")}
+    for key in ("username", "password"):
+        value = registry.get(key) or secrets.get(registry.get(key + "_secret"))
+        if value:
+            credentials[key] = value
+    builder = kamal["builder"]
+    return {"service": kamal["service"], "repository": kamal["repository"], "version": version,
+            "latest_tag": kamal["latest_tag"], "project_dir": kamal["project_dir"], "builder": builder,
+            "registry": credentials,
+            "secret_values": {name: plan.secret_value(secrets, name, "builder/secrets") for name in builder.get("secrets") or []},
+            # image_delivery: ssh (ours) builds here and streams the image to the servers: nothing to push.
+            "push": kamal.get("image_delivery") != "ssh"}
