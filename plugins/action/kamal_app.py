@@ -23,10 +23,16 @@ class ActionModule(PlannedAction):
         run = self.resolved
         host = task_vars["inventory_hostname"]
         options = dict(run.get("options") or {}, **((run.get("hosts") or {}).get(host) or {}).get("options", {}))
-        return plan.app_args(
-            self._templar.template(task_vars["kamal"]), args["role"], host, self.command_of(args),
+        kamal = self._templar.template(task_vars["kamal"])
+        command = self.command_of(args)
+        planned = plan.app_args(
+            kamal, args["role"], host, command,
             version=run.get("version"), secrets=run.get("secrets") or {}, needs_secrets=self.secrets_resolved(),
             performer=run.get("performer"), skip_prune=bool(run.get("skip_prune")), options=options)
+        proxy_boot = plan.proxy_boot(kamal, run, host, args["role"]) if command == "boot" else None
+        if proxy_boot:
+            planned["proxy_boot"] = proxy_boot
+        return planned
 
     def output(self, command, result):
         return output.app_output(command, result)

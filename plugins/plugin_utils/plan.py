@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.plugin_utils import erb
 
@@ -223,6 +224,23 @@ PROXY_DOCKERFILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
                                 "roles", "proxy", "files", "Dockerfile")
 # Kamal's proxy.run keys, as kamal_proxy's ``run`` option takes them.
 PROXY_RUN_KEYS = ("http_port", "https_port", "bind_ips", "publish", "log_max_size", "metrics_port", "debug", "options")
+
+
+def proxy_boot(kamal, run, host, role_name):
+    """kamal_app's ``proxy_boot`` for ``role_name`` on ``host``, or None: the proxy is ensured inside the app boot
+    call (no remote call of its own) for a command that boots it (``run["proxy"]``: deploy, setup), on a proxy
+    host, by the first role of the host that runs the proxy (primary first), so once per host and run. ``run``:
+    the resolved command (commands.resolve); its ``proxy_args`` minus what only kamal_proxy takes."""
+    if not run.get("proxy") or host not in (run.get("proxy_hosts") or ()):
+        return None
+    proxied = {role["name"] for role in kamal["roles"] if role.get("running_proxy")}
+    placed = (run.get("hosts") or {}).get(host) or {}
+    first = next((name for name in list(placed.get("primary") or ()) + list(placed.get("others") or ())
+                  if name in proxied), None)
+    if first != role_name:
+        return None
+    boot_options = _proxy_boot.option_spec()
+    return {key: value for key, value in run["proxy_args"].items() if key in boot_options}
 
 
 def proxy_args(kamal, settings, read_file=_read_bytes):

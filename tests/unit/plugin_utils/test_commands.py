@@ -327,3 +327,33 @@ def test_an_ssh_delivered_image_is_delivered_by_every_command_that_boots_a_versi
     kamal = load(tmp_path, CONFIG + "x-kamal-deploy: {image_delivery: ssh}\n")
     assert resolve(kamal, "deploy")["image_steps"] == ["build", "deliver"]
     assert resolve(kamal, "app start")["image_steps"] == ["deliver"] and resolve(kamal, "app boot")["image_steps"] == []
+
+
+# The proxy is ensured inside the app boot call (kamal_app's proxy_boot): once per proxy host, by the first role of
+# the host that runs the proxy, only for the commands that boot it. CONFIG: web runs the proxy on 1.1.1.1-3,
+# workers (not proxied) on 1.1.1.2 and 1.1.1.4.
+@pytest.mark.parametrize("name, host, role, boots_proxy", [
+    ("deploy", "1.1.1.1", "web", True),
+    ("deploy", "1.1.1.2", "web", True),
+    ("deploy", "1.1.1.2", "workers", False),   # web ensured it on this host already
+    ("deploy", "1.1.1.4", "workers", False),   # no proxy on a workers-only host
+    ("setup", "1.1.1.3", "web", True),
+    ("redeploy", "1.1.1.1", "web", False),     # Kamal's redeploy leaves the proxy alone
+    ("rollback", "1.1.1.1", "web", False),
+    ("app boot", "1.1.1.1", "web", False),
+])
+def test_the_proxy_boots_inside_the_first_proxied_role_boot_of_each_proxy_host(kamal, name, host, role, boots_proxy):
+    run = resolve(kamal, name)
+    proxy_boot = plan.proxy_boot(kamal, run, host, role) if run.get("proxy_args") else None
+    assert bool(proxy_boot) is boots_proxy
+    if boots_proxy:
+        # kamal_proxy's boot arguments as the proxy command resolves them, without what only kamal_proxy takes.
+        expected = dict(resolve(kamal, "proxy boot")["proxy_args"])
+        for only_kamal_proxy in ("force", "keep_in_use"):
+            expected.pop(only_kamal_proxy)
+        assert proxy_boot == expected
+
+
+def test_a_role_limit_to_the_unproxied_role_boots_no_proxy(kamal):
+    run = resolve(kamal, "deploy", limit="workers")
+    assert [plan.proxy_boot(kamal, run, host, "workers") for host in ("1.1.1.2", "1.1.1.4")] == [None, None]
