@@ -27,7 +27,7 @@ class ActionModule(PlannedAction):
         planned = plan.accessory_args(
             self._templar.template(task_vars["kamal"]), args["name"], task_vars["inventory_hostname"],
             self.command_of(args), secrets=self.resolved.get("secrets") or {}, needs_secrets=self.secrets_resolved(),
-            options=self.resolved.get("options") or {})
+            options=self.resolved.get("options") or {}, performer=self.resolved.get("performer"))
         if "state" in args:  # the task spells the command with the alias: the module takes one of the two
             planned.pop("command")
         return planned

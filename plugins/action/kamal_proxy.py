@@ -23,6 +23,11 @@ class ActionModule(PlannedAction):
 
     def planned_args(self, args, task_vars):
         planned = dict(self.resolved["proxy_args"], command=self.command_of(args))
+        # Kamal's proxy audit lines (Rebooted proxy, Removed proxy container) go to the service's audit log.
+        kamal = self._templar.template(task_vars["kamal"])
+        planned.update(service=kamal["service"], performer=self.resolved.get("performer"))
+        if kamal.get("destination"):
+            planned["destination"] = kamal["destination"]
         if planned["command"] == "logs":
             planned["lines"] = self.resolved["proxy_log_lines"]
         return planned

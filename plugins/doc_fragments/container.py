@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Options documented once for every module that has them: ``logs`` (kamal_app, kamal_accessory, kamal_proxy;
 spec in ``module_utils/_logs.py``), ``registry`` (kamal_app, kamal_accessory; spec in ``module_utils/_registry.py``), ``performer`` and
-``audit`` (kamal_app, kamal_accessory, kamal_proxy; spec in ``module_utils/_audit.py``)
-and the attributes of the modules that run on the controller only (kamal_fleet, kamal_hook, kamal_run).
+``audit`` (kamal_app, kamal_accessory, kamal_proxy; spec in ``module_utils/_audit.py``). The attributes of the
+controller-only modules are ``controller_action.py``.
 
 A module may give an option its own C(description); the fragment's keys fill in the rest.
 """
@@ -65,19 +65,4 @@ options:
         are masked in them.
     type: bool
     default: true
-"""
-
-    # extends_documentation_fragment: kamal.deploy.container.controller
-    CONTROLLER = r"""
-attributes:
-  diff_mode:
-    description: Has no diff to show.
-    support: none
-  action:
-    description: Runs on the controller as an action plugin.
-    support: full
-  platform:
-    description: Runs on the POSIX controller.
-    support: full
-    platforms: posix
 """

@@ -8,7 +8,7 @@ module: kamal_fleet
 short_description: Print what each host runs after a deploy or rollback that failed somewhere
 version_added: 0.1.0
 description:
-  - Runs on the controller, once. For each host of O(hosts) and each of its roles (C(kamal_boot_roles)) it prints
+  - Runs on the controller, once. For each host of O(hosts) and each of its roles (the resolved command's, C(kamal_plan_run)) it prints
     the version serving now and what happened, from the host's registered C(kamal_app_result) (kept when the boot
     failed). The roles before that result's role booted, the ones after it were not reached; a host without a
     result was not reached and serves what it served before.
@@ -18,7 +18,7 @@ description:
     locked block, only when a host failed.
 author: kamal.deploy developers (@kamal-deploy)
 extends_documentation_fragment:
-  - kamal.deploy.container.controller
+  - kamal.deploy.controller_action
 options:
   command:
     description: The command that ran, for the table's title (C(deploy), C(rollback)).

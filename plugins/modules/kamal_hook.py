@@ -20,7 +20,7 @@ description:
   - Secret values are masked in the output returned.
 author: kamal.deploy developers (@kamal-deploy)
 extends_documentation_fragment:
-  - kamal.deploy.container.controller
+  - kamal.deploy.controller_action
 options:
   name:
     description: The hook to run.

@@ -175,8 +175,8 @@ def accessory_files(accessory, secrets, read_file=_read_bytes, environ=None):
 
 
 def accessory_args(kamal, name, host, command="boot", secrets=None, needs_secrets=True, options=None,
-                   read_file=_read_bytes, environ=None):
-    """The kamal_accessory arguments for accessory ``name`` on ``host``."""
+                   read_file=_read_bytes, environ=None, performer=None):
+    """The kamal_accessory arguments for accessory ``name`` on ``host``; ``performer`` signs its audit lines."""
     secrets, options = secrets or {}, options or {}
     accessory = _named(kamal["accessories"], name, "accessory")
     where = "accessories/%s" % name
@@ -196,6 +196,8 @@ def accessory_args(kamal, name, host, command="boot", secrets=None, needs_secret
         "directories": accessory["directories"],
         "volumes": accessory["volumes"],
     }
+    if performer:
+        args["performer"] = performer
     if kamal.get("destination"):
         args["destination"] = kamal["destination"]
     registry = accessory_registry(kamal, accessory, secrets, needs_secrets)

@@ -39,18 +39,29 @@ def test_live_pids_include_this_process_and_are_empty_when_ps_fails():
     assert controller.live_pids(runner=lambda args: (1, "", "no ps")) == []
 
 
-def test_kamal_run_in_a_playbook_names_the_ansible_playbook_process(tmp_path):
+def test_the_resolved_run_in_a_playbook_names_the_ansible_playbook_process(tmp_path):
+    """kamal_prepare (the command role's one controller task) runs in an ansible-playbook worker: the pid it
+    records for the lock is ansible-playbook's own, so a lock whose owner is gone can be told from a live one."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.yml").write_text(
+        "service: app\nimage: app\nservers: [127.0.0.1]\nregistry: {server: localhost:5555}\nbuilder: {arch: amd64}\n")
     play = tmp_path / "play.yml"
     play.write_text(f"""
-- hosts: localhost
+- hosts: all
   gather_facts: false
   tasks:
-    - kamal.deploy.kamal_run: {{project_dir: "{tmp_path}"}}
+    - kamal.deploy.kamal_prepare: {{command: app version}}
       register: run
+      run_once: true
+      delegate_to: localhost
     - ansible.builtin.copy: {{content: "{{{{ run.run_id }}}} {{{{ run.controller_pid }}}} {{{{ run.performer }}}}", dest: "{tmp_path}/out"}}
+      run_once: true
+      delegate_to: localhost
 """)
-    proc = subprocess.Popen([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable,
-                             str(play)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = dict(os.environ, ANSIBLE_INVENTORY_ENABLED="kamal.deploy.kamal")
+    proc = subprocess.Popen([ANSIBLE_PLAYBOOK, "-i", "config/deploy.yml", "-c", "local",
+                             "-e", "ansible_python_interpreter=" + sys.executable, str(play)], cwd=tmp_path, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output, _err = proc.communicate(timeout=120)
     assert proc.returncode == 0, output
     run_id, pid, performer = (tmp_path / "out").read_text().split(" ", 2)

@@ -122,3 +122,21 @@ def test_the_prepare_action_names_every_missing_secret(tmp_path):
                                         Templar(loader=DataLoader(), variables=task_vars), mock.MagicMock())
     with pytest.raises(AnsibleActionFail, match="kamal_secrets: .*KAMAL_REGISTRY_PASSWORD.*APP_SECRET|APP_SECRET.*KAMAL_REG"):
         action.run(task_vars=task_vars)
+
+
+def test_a_deploy_boot_carries_the_proxy_boot_on_the_proxy_host_and_the_proxy_action_signs_its_audit(tmp_path):
+    from ansible_collections.kamal.deploy.plugins.action import kamal_proxy  # pylint: disable=import-outside-toplevel
+
+    kamal = load(tmp_path, LAB_CONFIG)
+    proxy_args = {"image": "r/proxy:1", "takeover": False, "force": False, "keep_in_use": False}
+    run = {"action": "boot", "version": "v1", "proxy": True, "proxy_args": proxy_args, "performer": "me",
+           "proxy_hosts": ["172.29.0.11"], "hosts": {"172.29.0.11": {"primary": ["web"], "others": []}}}
+    task_vars = {"kamal": kamal, "inventory_hostname": "172.29.0.11", "kamal_plan_run": run}
+    args = run_action(kamal_app.ActionModule, {"role": "web"}, task_vars)[2]
+    # kamal_proxy's boot arguments, without what only kamal_proxy takes (force, keep_in_use).
+    assert args["proxy_boot"] == {"image": "r/proxy:1", "takeover": False}
+    # A redeploy (proxy false) boots the app only.
+    args = run_action(kamal_app.ActionModule, {"role": "web"}, dict(task_vars, kamal_plan_run=dict(run, proxy=False)))[2]
+    assert "proxy_boot" not in args
+    proxy = run_action(kamal_proxy.ActionModule, {}, dict(task_vars, kamal_plan_run=dict(run, scope="proxy", action="reboot")))[2]
+    assert (proxy["command"], proxy["service"], proxy["performer"]) == ("reboot", kamal["service"], "me")
