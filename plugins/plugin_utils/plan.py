@@ -36,12 +36,10 @@ def secret_value(secrets, key, where):
         raise PlanError("%s: the secret %s has no value (add it to .kamal/secrets)" % (where, key)) from None
 
 
-_secret = secret_value
-
 
 def secret_env(env, secrets, where):
     """Container variable -> secret value, for an env's ``secret`` entries (``NAME`` or ``NAME:KEY``)."""
-    return {var: _secret(secrets, key, where) for var, key in (env.get("secrets") or {}).items()}
+    return {var: secret_value(secrets, key, where) for var, key in (env.get("secrets") or {}).items()}
 
 
 def registry_login(kamal, secrets, needs_secrets=True):
@@ -52,7 +50,7 @@ def registry_login(kamal, secrets, needs_secrets=True):
             or not (registry.get("username") or registry.get("username_secret"))):
         return None
     return {"server": registry.get("server"),
-            "username": registry.get("username") or _secret(secrets, registry.get("username_secret"), "registry/username"),
+            "username": registry.get("username") or secret_value(secrets, registry.get("username_secret"), "registry/username"),
             "password": registry.get("password") or secrets.get(registry.get("password_secret"))}
 
 
@@ -64,7 +62,7 @@ def route(proxy, secrets, where, unresolved_ok=False):
     settings = dict(proxy["route"])
     for setting, name in proxy["ssl_secrets"].items():
         if not (unresolved_ok and name not in secrets):
-            settings[_route.KAMAL_SSL_KEYS[setting]] = _secret(secrets, name, "%s/proxy/ssl/%s" % (where, setting))
+            settings[_route.KAMAL_SSL_KEYS[setting]] = secret_value(secrets, name, "%s/proxy/ssl/%s" % (where, setting))
     return {key: value for key, value in settings.items() if value is not None}
 
 
