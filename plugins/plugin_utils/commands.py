@@ -259,12 +259,19 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
     else:
         slices = [list(play_hosts)]
     wait = (kamal["boot"].get("wait") or 0) if boots else 0
-    # tasks: the app role's file for the group (a boot's hooks and wait around the roles, or just the roles).
-    return [{"number": n + 1, "count": len(slices), "hosts": group, "tasks": "group.yml" if boots else "roles.yml",
-             "primary": {h: hosts[h]["primary"] for h in group if h in hosts},
-             "others": {h: hosts[h]["others"] for h in group if h in hosts},
-             "pre_hook": boots and "pre-app-boot" in hooks_present, "post_hook": boots and "post-app-boot" in hooks_present,
-             "wait": wait if n + 1 < len(slices) else 0} for n, group in enumerate(slices)]
+    pre_hook, post_hook = boots and "pre-app-boot" in hooks_present, boots and "post-app-boot" in hooks_present
+    groups = []
+    for n, group in enumerate(slices):
+        group_wait = wait if n + 1 < len(slices) else 0
+        groups.append({
+            "number": n + 1, "count": len(slices), "hosts": group,
+            # tasks: the app role's file for the group: group.yml puts the hooks and the wait around the roles;
+            # a group with neither includes roles.yml at once (two tasks fewer per host, ~0.1 s a deploy).
+            "tasks": "group.yml" if pre_hook or post_hook or group_wait else "roles.yml",
+            "primary": {h: hosts[h]["primary"] for h in group if h in hosts},
+            "others": {h: hosts[h]["others"] for h in group if h in hosts},
+            "pre_hook": pre_hook, "post_hook": post_hook, "wait": group_wait})
+    return groups
 
 
 def accessories_on(kamal, host, names):

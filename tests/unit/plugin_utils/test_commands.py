@@ -212,6 +212,18 @@ def test_other_app_commands_act_on_every_host_at_once_without_group_hooks(kamal)
     assert [(g["hosts"], g["pre_hook"], g["wait"]) for g in groups] == [(HOSTS, False, 0)]
 
 
+@pytest.mark.parametrize("name, hooks, boot, tasks", [
+    ("app boot", ("pre-app-boot",), {"limit": 2, "wait": 3}, ["group.yml", "group.yml"]),
+    ("app boot", (), {"limit": 2, "wait": 3}, ["group.yml", "roles.yml"]),   # the last group waits for nothing
+    ("app boot", ("post-app-boot",), {}, ["group.yml"]),
+    ("deploy", (), {}, ["roles.yml"]),                                         # no hook, no wait: the roles at once
+    ("app stop", ("pre-app-boot",), {"limit": 2, "wait": 3}, ["roles.yml"]),
+])
+def test_a_group_includes_the_hooks_and_wait_file_only_when_it_has_a_hook_or_a_wait(kamal, name, hooks, boot, tasks):
+    kamal = dict(kamal, boot=boot)
+    assert [g["tasks"] for g in resolve(kamal, name, hooks=hooks)["boot_groups"]] == tasks
+
+
 def test_app_remove_takes_images_and_directory_only_with_every_role_of_the_host(kamal):
     hosts = resolve(kamal, "app remove", {"confirm": "true"}, limit="workers")["hosts"]
     assert hosts["1.1.1.4"]["options"] == {"remove_images": True, "remove_app_directory": True}
