@@ -36,7 +36,6 @@ def secret_value(secrets, key, where):
         raise PlanError("%s: the secret %s has no value (add it to .kamal/secrets)" % (where, key)) from None
 
 
-
 def secret_env(env, secrets, where):
     """Container variable -> secret value, for an env's ``secret`` entries (``NAME`` or ``NAME:KEY``)."""
     return {var: secret_value(secrets, key, where) for var, key in (env.get("secrets") or {}).items()}
