@@ -12,6 +12,8 @@ import time
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.kamal.deploy.plugins.plugin_utils.payload_cache import CachedPayloads
+
 from ansible_collections.kamal.deploy.plugins.plugin_utils.build import BuildError, image_archive, local_image_id
 from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
 
@@ -23,7 +25,7 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
+class ActionModule(CachedPayloads, ActionBase):
     """Compare image IDs on the server; when it lacks the image, save it here once, copy it, load it there."""
 
     TRANSFERS_FILES = True

@@ -19,6 +19,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError, failure
 from ansible_collections.kamal.deploy.plugins.plugin_utils import commands, plan
+from ansible_collections.kamal.deploy.plugins.plugin_utils.payload_cache import CachedPayloads
 
 
 def resolved_command(action, task_vars):
@@ -57,7 +58,7 @@ def action_boundary(run):
     return guarded
 
 
-class PlannedAction(ActionBase):
+class PlannedAction(CachedPayloads, ActionBase):
     """The action in front of kamal_app, kamal_accessory and kamal_proxy: when the task names its ``SUBJECT`` (a
     role, an accessory; none for the proxy) and the kamal inventory's ``kamal`` variable is there, the module's
     arguments come from the plan (plugin_utils/plan.py, pure) for this host and the resolved command
