@@ -38,6 +38,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import time
@@ -135,6 +136,88 @@ def release_commands(service, destination=None):
     inventory = "config/deploy.%s.yml" % destination if destination else "config/deploy.yml"
     return ["ansible-playbook -i %s kamal.deploy.lock_release" % inventory,
             "kamal lock release" + (" -d %s" % destination if destination else "")]
+
+
+def lock_record(locked_by, version, message, run_id, controller_host, pid, manual, ttl, performer, now, server):
+    """What a lock holds: Kamal's ``details`` text and our extra file's dict."""
+    ttl = None if manual or not ttl else int(ttl)
+    extra = {
+        "tool": TOOL, "format": EXTRA_FORMAT, "run_id": run_id, "controller_host": controller_host, "pid": pid,
+        "locked_by": locked_by, "performer": performer, "version": version, "message": message,
+        "manual": bool(manual), "ttl": ttl, "acquired_at": iso8601(now), "acquired_at_epoch": now,
+        "expires_at": iso8601(now + ttl) if ttl else None, "server": server,
+    }
+    return {"details": details_text(locked_by, version, message, now), "extra": extra}
+
+
+def record_holder(path, record):
+    """The holder view of a lock record we write (or would write) at ``path``."""
+    extra = record["extra"]
+    return {"path": path, "details": record["details"], "locked_by": extra["locked_by"],
+            "locked_at": extra["acquired_at"], "version": extra["version"], "message": extra["message"], "age": 0,
+            "tool": TOOL, "run_id": extra["run_id"], "controller_host": extra["controller_host"], "pid": extra["pid"],
+            "manual": extra["manual"], "ttl": extra["ttl"], "expires_at": extra["expires_at"], "owner_alive": None,
+            "stale": False, "stale_reason": None}
+
+
+# -- the one-round-trip path ---------------------------------------------------------------------------
+# A deploy takes a free lock and releases its own: the common case needs no Python on the server. These build a
+# POSIX shell command for it (run in the module's home: the given one, else the user's own) that does what
+# DeployLock does and prints one QUICK_MARK line of what it found; anything else (a held lock to wait for, break
+# or describe, a lock not ours) is left to the module, which decides with the whole rule set.
+QUICK_MARK = "kamal-lock:"
+
+
+def _cd_home(home=None):
+    """Into ``home``, else the user's home as the module finds it (the passwd entry; $HOME where getent is missing)."""
+    if home:
+        return "cd %s || exit 1; " % shlex.quote(home)
+    return 'h=$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6); cd "${h:-$HOME}" || exit 1; '
+
+
+def quick_acquire_command(service, destination, record, home=None):
+    """Take the lock if it is free, as :meth:`DeployLock._try_create` does (both files written next to it, the
+    ``mkdir``, then renamed in, ``details`` last); ``server`` is the server's ``uname -n``. Prints
+    ``kamal-lock:acquired <home>``, or ``kamal-lock:held`` having changed nothing."""
+    lock = naming.lock_dir(service, destination)
+    tmp = "%s/.%s" % (naming.RUN_DIRECTORY, os.path.basename(lock))
+    # Keys and values are JSON-quoted, so the one unquoted '"server": null' is the key's own.
+    before, after = json.dumps(dict(record["extra"], server=None), sort_keys=True).split('"server": null', 1)
+    before, after = before + '"server": "', '"' + after
+    return (
+        "{cd}mkdir -p {run} && e={tmp}.extra.$$ && d={tmp}.details.$$ && "
+        "printf '%s%s%s\\n' {before} \"$(uname -n)\" {after} > \"$e\" && printf '%s' {details} > \"$d\" && "
+        "if mkdir {lock} 2>/dev/null; then mv \"$e\" {lock}/{extra_file} && mv \"$d\" {lock}/{details_file} && "
+        "echo \"{mark}acquired $PWD\"; else rm -f \"$e\" \"$d\"; echo {mark}held; fi"
+    ).format(cd=_cd_home(home), run=naming.RUN_DIRECTORY, tmp=shlex.quote(tmp), lock=shlex.quote(lock), before=shlex.quote(before),
+             after=shlex.quote(after), details=shlex.quote(encode_details(record["details"])),
+             extra_file=EXTRA_FILE, details_file=DETAILS_FILE, mark=QUICK_MARK)
+
+
+def quick_release_command(service, destination, run_id, home=None):
+    """Release the lock if it was taken with ``run_id`` (renamed away, then deleted, as :meth:`DeployLock.release`
+    does), printing ``kamal-lock:released <home>`` and the lock's extra file and details; ``kamal-lock:absent
+    <home>`` when there is none; ``kamal-lock:other <home>`` (left alone) when it is not ours."""
+    lock = naming.lock_dir(service, destination)
+    tmp = "%s/.%s" % (naming.RUN_DIRECTORY, os.path.basename(lock))
+    return (
+        "{cd}if [ ! -d {lock} ]; then echo \"{mark}absent $PWD\"; "
+        "elif grep -qF {owner} {lock}/{extra_file} 2>/dev/null; then g={tmp}.released.$$; "
+        "mv {lock} \"$g\" && echo \"{mark}released $PWD\" && head -n 1 \"$g\"/{extra_file} && "
+        "cat \"$g\"/{details_file} 2>/dev/null; rm -rf \"$g\"; else echo \"{mark}other $PWD\"; fi"
+    ).format(cd=_cd_home(home), lock=shlex.quote(lock), tmp=shlex.quote(tmp), owner=shlex.quote('"run_id": %s' % json.dumps(run_id)),
+             extra_file=EXTRA_FILE, details_file=DETAILS_FILE, mark=QUICK_MARK)
+
+
+def quick_outcome(stdout):
+    """``(word, rest)`` of the first QUICK_MARK line (``("acquired", "/root")``) and the lines after
+    it, or ``(None, [])`` when the command printed none (it failed: the module decides)."""
+    lines = (stdout or "").splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(QUICK_MARK):
+            word, _, rest = line[len(QUICK_MARK):].partition(" ")
+            return (word, rest), lines[index + 1:]
+    return (None, None), []
 
 
 class DeployLock:
@@ -343,15 +426,8 @@ class DeployLock:
                 pass
 
     def new_record(self, locked_by, version, message, run_id, controller_host, pid, manual, ttl, performer=None):
-        now = self.clock()
-        ttl = None if manual or not ttl else int(ttl)
-        extra = {
-            "tool": TOOL, "format": EXTRA_FORMAT, "run_id": run_id, "controller_host": controller_host, "pid": pid,
-            "locked_by": locked_by, "performer": performer, "version": version, "message": message,
-            "manual": bool(manual), "ttl": ttl, "acquired_at": iso8601(now), "acquired_at_epoch": now,
-            "expires_at": iso8601(now + ttl) if ttl else None, "server": self.hostname,
-        }
-        return {"details": details_text(locked_by, version, message, now), "extra": extra}
+        return lock_record(locked_by, version, message, run_id, controller_host, pid, manual, ttl, performer,
+                           now=self.clock(), server=self.hostname)
 
     def acquire(self, locked_by="Unknown", version="", message=AUTOMATIC_MESSAGE, run_id=None, controller_host=None,
                 pid=None, manual=False, ttl=DEFAULT_TTL, force=False, wait=0, wait_interval=2.0, live_pids=None,
@@ -404,13 +480,7 @@ class DeployLock:
             # lost a race for the directory: loop, read the winner and decide again
 
     def _record_holder(self, record):
-        """The holder view of a lock record we write (or would write)."""
-        extra = record["extra"]
-        return {"path": self.path, "details": record["details"], "locked_by": extra["locked_by"],
-                "locked_at": extra["acquired_at"], "version": extra["version"], "message": extra["message"], "age": 0,
-                "tool": TOOL, "run_id": extra["run_id"], "controller_host": extra["controller_host"], "pid": extra["pid"],
-                "manual": extra["manual"], "ttl": extra["ttl"], "expires_at": extra["expires_at"], "owner_alive": None,
-                "stale": False, "stale_reason": None}
+        return record_holder(self.path, record)
 
     def _planned(self, locked_by, version, message, run_id, controller_host, pid, manual, ttl, performer, started, broken):
         record = self.new_record(locked_by, version, message, run_id, controller_host, pid, manual, ttl, performer)
