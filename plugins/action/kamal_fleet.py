@@ -37,7 +37,7 @@ class ActionModule(ControllerAction):
             host_vars = hostvars.get(host) or {}
             # The roles the command acted on there (kamal_plan_run, set on every host of the play).
             placed = ((host_vars.get("kamal_plan_run") or {}).get("hosts") or {}).get(host) or {}
-            hosts.append((host, list(placed.get("roles") or []), host_vars.get("kamal_app_result")))
+            hosts.append((host, list(placed.get("roles") or []), fleet.last_app_result(host_vars)))
         rows = fleet.fleet_rows(hosts, args["version"])
         table = fleet.render(rows, args["command"], args["version"])
         display.display(table)

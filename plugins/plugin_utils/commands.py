@@ -266,8 +266,9 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
         groups.append({
             "number": n + 1, "count": len(slices), "hosts": group,
             # tasks: the app role's file for the group: group.yml puts the hooks and the wait around the roles;
-            # a group with neither includes roles.yml at once (two tasks fewer per host, ~0.1 s a deploy).
-            "tasks": "group.yml" if pre_hook or post_hook or group_wait else "roles.yml",
+            # a boot group with neither includes roles.yml at once (two tasks fewer per host, ~0.1 s a deploy);
+            # other commands print what each call returns (output.yml).
+            "tasks": "group.yml" if pre_hook or post_hook or group_wait else "roles.yml" if boots else "output.yml",
             "primary": {h: hosts[h]["primary"] for h in group if h in hosts},
             "others": {h: hosts[h]["others"] for h in group if h in hosts},
             "pre_hook": pre_hook, "post_hook": post_hook, "wait": group_wait})

@@ -4,9 +4,9 @@
 """The fleet's state after a deploy or rollback that failed somewhere: per host and role, the version serving
 now and what happened (booted, failed, not reached), from what the run already knows.
 
-Each host registers the result of its last ``kamal_app`` boot (``kamal_app_result``, kept when it failed);
-its roles boot in order (primary first) and a failure stops the host, so the roles before the last result's
-role booted and the ones after it were not reached. No server is asked anything.
+Each host registers the results of its ``kamal_app`` boots (``kamal_app_primary`` and ``kamal_app_others``, one
+loop each, kept when one failed); its roles boot in order (primary first) and a failure stops the host, so the
+roles before the last result's role booted and the ones after it were not reached. No server is asked anything.
 """
 
 from __future__ import annotations
@@ -29,6 +29,15 @@ def _reason(host, result):
 def _row(host, role, state, serving=None, known=False, detail=""):
     return {"host": host, "role": role, "state": state, "serving_version": serving, "serving_known": known,
             "detail": detail}
+
+
+def last_app_result(host_vars):
+    """The last kamal_app result a host registered (its other roles' loop, else its primary role's), or None."""
+    for name in ("kamal_app_others", "kamal_app_primary"):
+        results = (host_vars.get(name) or {}).get("results") or []
+        if results:
+            return results[-1]
+    return None
 
 
 def host_rows(host, roles, result, version):

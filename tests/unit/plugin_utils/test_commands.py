@@ -217,7 +217,7 @@ def test_other_app_commands_act_on_every_host_at_once_without_group_hooks(kamal)
     ("app boot", (), {"limit": 2, "wait": 3}, ["group.yml", "roles.yml"]),   # the last group waits for nothing
     ("app boot", ("post-app-boot",), {}, ["group.yml"]),
     ("deploy", (), {}, ["roles.yml"]),                                         # no hook, no wait: the roles at once
-    ("app stop", ("pre-app-boot",), {"limit": 2, "wait": 3}, ["roles.yml"]),
+    ("app stop", ("pre-app-boot",), {"limit": 2, "wait": 3}, ["output.yml"]),     # prints each call's output
 ])
 def test_a_group_includes_the_hooks_and_wait_file_only_when_it_has_a_hook_or_a_wait(kamal, name, hooks, boot, tasks):
     kamal = dict(kamal, boot=boot)

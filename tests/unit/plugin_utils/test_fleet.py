@@ -65,10 +65,10 @@ PLAYBOOK = """
         - ansible.builtin.set_fact:
             kamal_plan_run: {hosts: {h1: {roles: [workers]}, h2: {roles: [workers]}, h3: {roles: [workers]}}}
         - ansible.builtin.set_fact:
-            kamal_app_result: {changed: true, role: workers, serving_version: "2222222"}
+            kamal_app_primary: {results: [{changed: true, role: workers, serving_version: "2222222"}]}
           when: inventory_hostname == 'h1'
         - ansible.builtin.set_fact:
-            kamal_app_result: {failed: true, role: workers, serving_version: "1111111", msg: "on h2: it crashed"}
+            kamal_app_primary: {results: [{failed: true, role: workers, serving_version: "1111111", msg: "on h2: it crashed"}]}
           when: inventory_hostname == 'h2'
         - ansible.builtin.fail:
             msg: the boot failed
