@@ -28,7 +28,7 @@ import tempfile
 # Ansible's per-run payload directory, inside its per-run local temporary directory (DEFAULT_LOCAL_TMP).
 RUN_CACHE_DIR = "ansiballz_cache"
 # How many stores (keys) to keep: two checkouts or installs used in turn keep both.
-KEEP_STORES = 6
+KEEP_STORES = 10
 COLLECTION_PREFIX = "ansible_collections.kamal.deploy.plugins.modules."
 _PLUGINS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
