@@ -211,11 +211,11 @@ def quick_release_command(service, destination, run_id, home=None):
 
 def quick_outcome(stdout):
     """``(word, rest)`` of the first QUICK_MARK line (``("acquired", "/root")``) and the lines after
-    it, or ``(None, [])`` when the command printed none (it failed: the module decides)."""
+    it, or ``((None, None), [])`` when the command printed none (it failed: the module decides)."""
     lines = (stdout or "").splitlines()
     for index, line in enumerate(lines):
         if line.startswith(QUICK_MARK):
-            word, _, rest = line[len(QUICK_MARK):].partition(" ")
+            word, rest = (line[len(QUICK_MARK):].split(" ", 1) + [""])[:2]
             return (word, rest), lines[index + 1:]
     return (None, None), []
 

@@ -10,8 +10,9 @@ version_added: 0.1.0
 description:
   - Runs on the controller, once. For each host of O(hosts) and each of its roles (the resolved command's, C(kamal_plan_run)) it prints
     the version serving now and what happened, from the last M(kamal.deploy.kamal_app) result the host registered
-    (C(kamal_app_primary) and C(kamal_app_others), kept when the boot failed). The roles before that result's role booted, the ones after it were not reached; a host without a
-    result was not reached and serves what it served before.
+    (C(kamal_app_primary) and C(kamal_app_others), kept when the boot failed). The roles before that result's role
+    booted, the ones after it were not reached; a host without a result was not reached and serves what it served
+    before.
   - A failed boot says whether the host is still on the previous version or the role is not running there
     (C(serving_version) of M(kamal.deploy.kamal_app)).
   - Asks no server anything (no connection). The deploy and rollback playbooks run it in the C(always) of their
