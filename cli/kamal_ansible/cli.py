@@ -14,7 +14,7 @@ import sys
 
 from kamal_ansible import inventory as inventory_mod
 from kamal_ansible import remote
-from kamal_ansible.commands import BUILTIN, BY_PATH, COMMANDS, GLOBAL_OPTIONS, GROUPS, TOP_LEVEL, Playbook
+from kamal_ansible.commands import BUILTIN, BY_PATH, COMMANDS, GLOBAL_OPTIONS, GROUPS, TOP_LEVEL, Local, Playbook
 from kamal_ansible.errors import CliError
 from kamal_ansible.spec import Parser
 from kamal_ansible.tools import collection_version, tool
@@ -27,6 +27,7 @@ SOURCE_SUFFIXES = (".kamal.yml", ".kamal.yaml")
 # key=value is what ansible-playbook's -e splits safely; anything else goes as JSON.
 PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_.:,/@+%-]+$")
 VALUE_FLAGS = {flag for opt in GLOBAL_OPTIONS if opt.takes_value for flag in opt.flags}
+SSH_FAILED = 255  # ssh's own failures (it cannot connect, authenticate, ...); the remote command's status otherwise
 
 
 class Context:
@@ -379,6 +380,11 @@ def run(tokens, env=None, stdin=None, stdout=None, aliases=True):
     plan = command.build(args, ctx)
     if not confirmed(command, args, stdin, stdout):
         return 0
+    if isinstance(plan, Local):
+        if dry_run_requested(args, env):
+            stdout.write("# %s %s runs on the controller, in kamal-ansible itself (no ansible-playbook)\n" % (PROG, command.name))
+            return 0
+        return plan.function(args, ctx.env, stdout)
     if isinstance(plan, Playbook):
         argv, changes = playbook_argv(plan, args), env_changes(args, env)
     else:
@@ -388,7 +394,11 @@ def run(tokens, env=None, stdin=None, stdout=None, aliases=True):
         return 0
     argv[0] = tool(argv[0])
     stdout.flush()
-    return execute(argv, dict(env, **changes))
+    code = execute(argv, dict(env, **changes))
+    if code == SSH_FAILED and not isinstance(plan, Playbook):
+        raise CliError("could not reach %s over ssh (ssh exit %s): see ssh's message above; the host's SSH settings come "
+                       "from config/deploy.yml (ssh: user, port, keys, proxy)" % (plan.host, code))
+    return code
 
 
 def main(argv=None):

@@ -669,6 +669,12 @@ class App(_container.ContainerManager):
                     self._do("rm -r %s" % full, shutil.rmtree, full, True)
         return self.result()
 
+    def pull(self):
+        """Kamal's ``build pull`` on this host: a fresh pull of the version's image (it must carry the service label)."""
+        image = self.ensure_app_image(pull="always")
+        return self.result(image=self.spec.image(), image_id=image.id if image is not None else None,
+                           version=self.spec.version)
+
     def details(self):
         return self.result(containers=[self.summarize(c) for c in self.list_containers(ACTIVE_STATUSES)])
 
@@ -797,7 +803,7 @@ class App(_container.ContainerManager):
 # Commands that always talk to the proxy backend (others only for a proxied role, or with proxy_boot).
 PROXY_COMMANDS = ("maintenance", "live")
 COMMANDS = ("boot", "start", "stop", "remove", "details", "containers", "images", "version", "versions", "logs",
-            "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live")
+            "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live", "pull")
 
 
 def run(app, params):
@@ -864,6 +870,7 @@ def audit_message(command, params, result):
         "remove": "Removed app container with version %s" % version,
         "exec": "Executed cmd '%s' on app version %s" % (params.get("exec_command"), version),
         "prune": "Pruned containers and images",
+        "pull": "Pulled image with version %s" % version,
         "maintenance": "Maintenance mode on",
         "live": "Maintenance mode off",
     }

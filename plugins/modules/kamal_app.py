@@ -38,7 +38,8 @@ description:
   - Other commands are Kamal's C(app) subcommands for one host and role. They are C(start), C(stop),
     C(remove), C(details), C(containers), C(images), C(version), C(logs), C(exec), C(stale_containers),
     C(maintenance) and C(live). There are also C(prune) (retention per service and destination),
-    C(tag_latest) and C(versions) (the versions present as containers, for rollback).
+    C(tag_latest), C(versions) (the versions present as containers, for rollback) and C(pull) (Kamal's
+    C(build pull): a fresh pull of the version's image, which must carry the C(service) label).
   - Every result lists the Docker and proxy operations performed in RV(actions). In check mode they are the
     planned ones and nothing changes.
 author: kamal.deploy developers (@kamal-deploy)
@@ -56,7 +57,7 @@ options:
     type: str
     default: boot
     choices: [boot, start, stop, remove, details, containers, images, version, versions, logs, exec,
-              stale_containers, prune, tag_latest, maintenance, live]
+              stale_containers, prune, tag_latest, maintenance, live, pull]
   service:
     description: The Kamal C(service) name.
     type: str
@@ -392,6 +393,14 @@ stderr:
   description: Error output of the command.
   returned: with O(command=exec)
   type: str
+image:
+  description: The image pulled (C(<image>:<version>)).
+  returned: with O(command=pull)
+  type: str
+image_id:
+  description: Its ID on the host (null in check mode when it is not there yet).
+  returned: with O(command=pull)
+  type: str
 """
 
 import socket
@@ -495,7 +504,7 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("command", "boot", ("image",)), ("command", "exec", ("image", "exec_command")),
+        required_if=[("command", "boot", ("image",)), ("command", "pull", ("image",)), ("command", "exec", ("image", "exec_command")),
                      ("command", "images", ("image",)), ("command", "tag_latest", ("image",))],
     )
     if not _docker.HAS_DOCKER:

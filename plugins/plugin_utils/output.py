@@ -28,6 +28,7 @@ def app_output(command, result):
         "exec": _exec_lines,
         "stale_containers": lambda r: r.get("stale", []),
         "prune": lambda r: list(r.get("removed_containers") or []) + list(r.get("removed_images") or []),
+        "pull": lambda r: "%s %s" % (r.get("image"), "pulled" if r.get("changed") else "is up to date"),
     }
     if command in shown:
         return shown[command](result)
@@ -45,3 +46,12 @@ def accessory_output(command, result):
     if not result.get("msg"):
         return None
     return result["msg"]
+
+
+def server_output(command, result):
+    """server exec: the command's output; boot_config: Kamal's ``get`` line; login/logout: the docker CLI's answer."""
+    if command == "exec":
+        return _exec_lines(result)
+    if command == "boot_config":
+        return result.get("boot_config")
+    return result.get("msg") or result.get("actions", [])

@@ -46,7 +46,8 @@ def test_top_level_help_lists_every_command_with_a_description(project):
     code, out = kamal()
     assert code == 0 and out.startswith("Commands:\n")
     for name in ("accessory", "app", "audit", "deploy", "help [COMMAND]", "lock", "plan", "proxy", "prune", "redeploy",
-                 "remove", "rollback VERSION", "setup", "version"):
+                 "remove", "rollback [VERSION]", "setup", "version", "config", "details", "init", "build", "registry",
+                 "secrets", "server"):
         assert re.search(r"^  kamal-ansible %s +# \S" % re.escape(name), out, re.M), name
     assert "  -h, [--hosts=HOSTS]" in out and "  -d, [--destination=DESTINATION]" in out
     assert kamal("--help") == kamal("help") == (0, out)
@@ -105,7 +106,10 @@ def test_help_for_an_unknown_command_is_an_error(project):
 @pytest.mark.parametrize("args,message", [
     (["app", "restart"], 'Could not find command "restart".'),
     (["deploy", "--bogus"], '"kamal-ansible deploy" was called with arguments ["--bogus"]'),
-    (["rollback"], '"kamal-ansible rollback" was called with no arguments'),
+    (["proxy", "boot_config"], '"kamal-ansible proxy boot_config" was called with no arguments'),
+    (["proxy", "boot_config", "show"], "Unknown boot_config subcommand show"),
+    (["server", "exec"], "No command provided. You must specify a command to execute."),
+    (["secrets", "fetch", "x"], "the following arguments are required: -a/--adapter"),
     (["accessory", "boot"], '"kamal-ansible accessory boot" was called with no arguments'),
     (["app", "exec"], "No command provided. You must specify a command to execute."),
     (["app", "exec", "-i", "--detach", "bash"], "Detach is not compatible with interactive or reuse"),

@@ -22,6 +22,18 @@ MAPPING = [
     (["setup", "-r", "web"], pb("setup", "-l", "web", "-e", "roles=web")),
     (["setup", "-P", "-H"], pb("setup", "-e", "skip_hooks=true", "-e", "skip_push=true")),
     (["rollback", "abc123"], pb("rollback", "-e", "version=abc123")),
+    (["rollback"], pb("rollback")),
+    (["rollback", "--version", "abc123"], pb("rollback", "-e", "version=abc123")),
+    (["details"], pb("details")),
+    (["details", "-r", "web"], pb("details", "-l", "web")),
+    # build, server, registry
+    (["build", "push"], pb("build_push")),
+    (["build", "push", "--output", "docker", "--no-cache"], pb("build_push", "-e", "output=docker", "-e", "no_cache=true")),
+    (["build", "pull", "--version", "v2"], pb("build_pull", "-e", "version=v2")),
+    (["server", "bootstrap", "-h", "10.0.0.3"], pb("server_bootstrap", "-l", "10.0.0.3")),
+    (["registry", "login"], pb("registry_login")),
+    (["registry", "login", "-L"], pb("registry_login", "-e", "skip_local=true")),
+    (["registry", "logout", "--skip-remote"], pb("registry_logout", "-e", "skip_remote=true")),
     (["plan"], pb("deploy", "--check", "--diff")),
     (["plan", "-P", "-r", "web"], pb("deploy", "-l", "web", "-e", "skip_push=true", "-e", "roles=web", "--check", "--diff")),
     (["audit"], pb("audit")),
@@ -119,6 +131,46 @@ def test_accessory_exec_passes_name_cmd_and_reuse(project):
     # -c is --config-file (as in Kamal) unless the command follows --
     _env, argv = dry("accessory", "exec", "db", "--", "psql", "-c", "select 1")
     assert json.loads(argv[5])["cmd"] == "psql -c select 1"
+
+
+def test_server_exec_passes_the_command_line_as_json(project):
+    _env, argv = dry("server", "exec", "-p", "docker", "ps", "-a")
+    assert argv == PLAYBOOK + ["kamal.deploy.server_exec", "-l", "kamal_primary", "-e", json.dumps({"cmd": "docker ps -a"})]
+
+
+def test_server_exec_interactive_goes_over_ssh_to_the_primary_host(project):
+    _env, argv = dry("server", "exec", "-i", "htop", stdin=Terminal())
+    assert argv[0] == "ssh" and argv[-2:] == ["deploy@10.0.0.1", "htop"]
+    _env, argv = dry("server", "exec", "-i", "-h", "10.0.0.3", "htop", stdin=Terminal())
+    assert argv[-2:] == ["deploy@10.0.0.3", "htop"]
+
+
+BOOT_CONFIG = [
+    (["get"], {"boot_config": "get"}),
+    (["reset"], {"boot_config": "reset"}),
+    (["set", "--http-port", "8080", "--publish-host-ip", "127.0.0.1", "--publish-host-ip", "::1", "--metrics-port", "9000",
+      "--debug", "--docker-options", "sysctl=net.ipv4.ip_local_port_range=10000 60999", "label=x=y"],
+     {"boot_config": "set", "boot_settings": {"publish": True, "publish_host_ip": ["127.0.0.1", "::1"], "http_port": 8080,
+                                              "metrics_port": 9000, "debug": True,
+                                              "docker_options": ["sysctl=net.ipv4.ip_local_port_range=10000 60999", "label=x=y"]}}),
+    (["set", "--no-publish", "--image-version", "v0.9.3"],
+     {"boot_config": "set", "boot_settings": {"publish": False, "image_version": "v0.9.3", "debug": False}}),
+]
+
+
+@pytest.mark.parametrize("args,variables", BOOT_CONFIG, ids=[" ".join(a) for a, _vars in BOOT_CONFIG])
+def test_proxy_boot_config_passes_its_subcommand_and_settings(project, args, variables):
+    _env, argv = dry("proxy", "boot_config", *args)
+    assert argv[:4] == PLAYBOOK + ["kamal.deploy.proxy_boot_config"]
+    assert argv[4] == "-e" and json.loads(argv[5]) == variables and len(argv) == 6
+
+
+@pytest.mark.parametrize("args", [["config"], ["init"], ["secrets", "print"], ["secrets", "fetch", "-a", "test", "x"],
+                                  ["secrets", "extract", "x", "{}"], ["build", "create"], ["build", "remove"], ["build", "details"]])
+def test_controller_only_commands_start_no_ansible(project, args):
+    code, out = kamal("--dry-run", *args)
+    assert code == 0 and out == "# kamal-ansible %s runs on the controller, in kamal-ansible itself (no ansible-playbook)\n" % " ".join(args[:2] if args[0] in ("secrets", "build") else args[:1])
+    assert project.calls() == []
 
 
 TARGETS = [

@@ -193,3 +193,25 @@ def test_the_runner_streams_lines_as_they_come_and_keeps_the_output():
     seen = []
     rc, out, err = Runner()(["sh", "-c", "echo 'Step 1/1 : FROM x'; echo oops >&2; exit 3"], on_line=seen.append)
     assert (rc, err) == (3, "") and seen == ["Step 1/1 : FROM x", "oops"] and "oops" in out
+
+
+def test_kamals_builder_names_and_commands():
+    from ansible_collections.kamal.deploy.plugins.plugin_utils.build import KamalBuilder
+    local = KamalBuilder({"arch": ["amd64"]})
+    assert local.name == "kamal-local-docker-container"
+    assert local.create_commands() == [["docker", "buildx", "create", "--name", "kamal-local-docker-container", "--driver=docker-container"]]
+    assert local.remove_commands() == [["docker", "buildx", "rm", "kamal-local-docker-container"]]
+    registry = KamalBuilder({"arch": ["amd64"]}, local_registry=True)
+    assert registry.create_commands()[0][-3:] == ["--driver=docker-container", "--driver-opt", "network=host"]
+    assert registry.name == "kamal-local-registry-docker-container"
+    docker = KamalBuilder({"arch": ["amd64"], "driver": "docker"})
+    assert docker.create_commands() == docker.remove_commands() == []
+    cloud = KamalBuilder({"arch": ["amd64"], "driver": "cloud org/builder"})
+    assert cloud.name == "cloud-org-builder" and cloud.create_commands() == [["docker", "buildx", "create", "--driver", "cloud", "org/builder"]]
+
+
+def test_no_cache_reaches_the_build_command(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    build = Build(service="app", repository="r/app", version="v1", latest_tag="latest", project_dir=str(tmp_path),
+                  builder={"arch": [], "context": "."}, no_cache=True)
+    assert "--no-cache" in build.build_command(str(tmp_path), ".", buildx=True)
