@@ -374,6 +374,8 @@ class App(_container.ContainerManager):
             started_at = (new.attrs.get("State") or {}).get("StartedAt")
 
         lap("run")
+        if new is not None:
+            self.progress.phase("health", container=name, timeout=spec.params.get("deploy_timeout", 30))
         health_info = self._wait_healthy(new, name, old_name if old is not None else None)
         lap("health")
         if spec.proxied:
@@ -385,6 +387,8 @@ class App(_container.ContainerManager):
         previous_latest = self._tag_latest(image) if tag_latest else None
         uptime_info = None
         if new is not None:
+            if spec.params.get("min_uptime"):
+                self.progress.phase("uptime", container=name, min_uptime=spec.params["min_uptime"])
             uptime_info = self._confirm_up(new, started_at, booted_at, old, image if tag_latest else None,
                                            previous_latest)
             lap("uptime")

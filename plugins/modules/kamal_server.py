@@ -12,15 +12,15 @@ module: kamal_server
 short_description: Kamal's commands on a server outside the app, accessory and proxy containers
 version_added: 0.1.0
 description:
-  - With O(command=exec), Kamal's C(server exec CMD) on one host; the command line runs with C(/bin/sh) in the
+  - "With O(command=exec), Kamal's C(server exec CMD) on one host. The command line runs with C(/bin/sh) in the
     SSH user's home directory and C(Executed cmd '<CMD>' on <host>) goes to the service's audit log. A non-zero
-    exit fails the task with the command's output.
+    exit fails the task with the command's output."
   - With O(command=login) and O(command=logout), Kamal's C(registry login) and C(registry logout) on the server
-    (C(docker login SERVER -u USER --password-stdin), C(docker logout SERVER)): the docker CLI's own session in
+    (C(docker login SERVER -u USER --password-stdin), C(docker logout SERVER)), the docker CLI's own session in
     C(~/.docker/config.json).
   - With O(command=boot_config), Kamal's C(proxy boot_config get|set|reset) (O(boot_config)) on the files of
     C(.kamal/proxy/) (C(options), C(image), C(image_version), C(run_command)). C(set) writes each file that
-    differs from Kamal's default and removes the others; C(reset) removes them all; C(get) reads them.
+    differs from Kamal's default and removes the others, C(reset) removes them all, C(get) reads them.
   - Every result lists its operations in RV(actions); in check mode they are planned and nothing runs.
 author: kamal.deploy developers (@kamal-deploy)
 extends_documentation_fragment:

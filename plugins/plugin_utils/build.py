@@ -295,7 +295,26 @@ class Build:
             return self.git_clone(), "."
         return self.project_dir, context
 
-    def build_command(self, build_dir, context, buildx):
+    def preflight(self):
+        """What the build would refuse, found without building or cloning (a plan fails on it, as the run would before
+        any change): a builder setting we cannot run, keys that need buildx where it is missing, a missing Dockerfile
+        (in a git build, in the commit that would be cloned)."""
+        context = self.builder.get("context")
+        if not self.builder.get("git_clone", context is None):
+            self.build_command(self.project_dir, context, self.buildx_available())
+            return
+        rc, top, err = self.run(["git", "-C", self.project_dir, "rev-parse", "--show-toplevel"])
+        if rc != 0:
+            raise BuildError(f"{self.project_dir} is not a git repository, and Kamal builds from a git clone of HEAD: "
+                             f"commit the app to git, or set `builder.context: .` to build the working tree ({err.strip()})")
+        dockerfile = self.builder.get("dockerfile") or "Dockerfile"
+        path = os.path.relpath(os.path.join(self.project_dir, dockerfile), top.strip())
+        if self.run(["git", "-C", top.strip(), "cat-file", "-e", f"HEAD:{path}"])[0] != 0:
+            raise BuildError(f"builder.dockerfile: {dockerfile} is not in the commit a build clones (HEAD of {top.strip()}) "
+                             "(Missing Dockerfile): commit it, or set builder.context to build the working tree")
+        self.build_command(self.project_dir, ".", self.buildx_available(), check_dockerfile=False)
+
+    def build_command(self, build_dir, context, buildx, check_dockerfile=True):
         b = self.builder
         arches = b.get("arch") or []
         if isinstance(arches, str):
@@ -321,7 +340,7 @@ class Build:
         for name in b.get("secrets") or []:
             args += ["--secret", f"id={name}"]
         dockerfile = b.get("dockerfile") or "Dockerfile"
-        if not os.path.exists(os.path.join(build_dir, dockerfile)):
+        if check_dockerfile and not os.path.exists(os.path.join(build_dir, dockerfile)):
             raise BuildError(f"builder.dockerfile: {dockerfile} not found in {build_dir} (Missing Dockerfile)")
         args += ["--file", dockerfile]
         if b.get("target"):
@@ -352,6 +371,8 @@ class Build:
     def execute(self, push=True, check_mode=False):
         """Build and push as needed. Returns {"changed", "built", "pushed", "image", "actions"}."""
         plan = self.plan(push)
+        if check_mode and plan["build"]:
+            self.preflight()
         if not check_mode:
             if plan["build"]:
                 self.build()
