@@ -237,13 +237,28 @@ def inventory_plugins(env):
     return ",".join(["kamal.deploy.kamal"] + names)
 
 
+OUTPUT_CALLBACK = "kamal.deploy.kamal"
+
+
+def stdout_callback(args, env):
+    """Output a person reads (the collection's callback): each command's result, what changed, what failed, a plan.
+    Ansible's own output with -v (or KAMAL_ANSIBLE_OUTPUT=ansible), or the user's own ANSIBLE_STDOUT_CALLBACK."""
+    if args.verbose or env.get("ANSIBLE_STDOUT_CALLBACK") or env.get("KAMAL_ANSIBLE_OUTPUT", "").lower() == "ansible":
+        return None
+    return OUTPUT_CALLBACK
+
+
 def env_changes(args, env=None):
     """The destination reaches the inventory plugin as KAMAL_DESTINATION (its `destination` option's variable),
     with -i config/deploy.yml, so group_vars next to the config keep working; the inventory plugin is enabled."""
     changes = {}
-    plugins = inventory_plugins(os.environ if env is None else env)
+    env = os.environ if env is None else env
+    plugins = inventory_plugins(env)
     if plugins:
         changes["ANSIBLE_INVENTORY_ENABLED"] = plugins
+    callback = stdout_callback(args, env)
+    if callback:
+        changes["ANSIBLE_STDOUT_CALLBACK"] = callback
     if args.destination:
         changes["KAMAL_DESTINATION"] = args.destination
     if args.quiet:

@@ -570,7 +570,8 @@ class ContainerManager(_docker.Operations):
             current, mode = None, None
         if current == content and mode == 0o600:
             return False
-        self._do("write %s (mode 0600, %d key(s))" % (path, len(self.spec.secret_env())), write_private_file,
+        keys = ", ".join("%s=[masked]" % key for key in sorted(self.spec.secret_env()))
+        self._do("write %s (mode 0600, %d key(s)%s)" % (path, len(self.spec.secret_env()), ": " + keys if keys else ""), write_private_file,
                  path, content)
         return True
 

@@ -237,8 +237,8 @@ def test_odd_extra_var_values_go_as_json_so_ansible_reads_them_whole(project):
 def test_dry_run_from_the_environment(project, monkeypatch):
     monkeypatch.setenv("KAMAL_ANSIBLE_DRY_RUN", "1")
     code, out = kamal("lock", "status")
-    assert code == 0 and out == "ANSIBLE_INVENTORY_ENABLED=%s ansible-playbook -i config/deploy.yml kamal.deploy.lock_status\n" % (
-        cli.INVENTORY_PLUGINS)
+    assert code == 0 and out == ("ANSIBLE_INVENTORY_ENABLED=%s ANSIBLE_STDOUT_CALLBACK=kamal.deploy.kamal "
+                                 "ansible-playbook -i config/deploy.yml kamal.deploy.lock_status\n" % cli.INVENTORY_PLUGINS)
     assert project.calls() == []
 
 
@@ -246,8 +246,18 @@ def test_confirmed_on_a_terminal_runs_with_confirm(project):
     code, out = kamal("--dry-run", "accessory", "remove", "db", stdin=Terminal("y\n"))
     question, _sep, command = out.partition(" [y, N] (N) ")
     assert code == 0 and question == "This will remove all containers, images and data directories for db. Are you sure?"
-    assert shlex.split(command) == ["ANSIBLE_INVENTORY_ENABLED=" + cli.INVENTORY_PLUGINS] + pb(
+    assert shlex.split(command) == ["ANSIBLE_INVENTORY_ENABLED=" + cli.INVENTORY_PLUGINS, "ANSIBLE_STDOUT_CALLBACK=" + cli.OUTPUT_CALLBACK] + pb(
         "accessory_remove", "-e", "accessory=db", "-e", "confirm=true")
+
+
+def test_output_is_the_collections_unless_verbose_or_the_user_chose_their_own(project, monkeypatch):
+    env, _argv = dry("-v", "audit")
+    assert "ANSIBLE_STDOUT_CALLBACK" not in env
+    monkeypatch.setenv("KAMAL_ANSIBLE_OUTPUT", "ansible")
+    assert "ANSIBLE_STDOUT_CALLBACK" not in dry("audit")[0]
+    monkeypatch.delenv("KAMAL_ANSIBLE_OUTPUT")
+    monkeypatch.setenv("ANSIBLE_STDOUT_CALLBACK", "yaml")
+    assert "ANSIBLE_STDOUT_CALLBACK" not in dry("audit")[0]
 
 
 def test_the_inventory_plugin_is_enabled_without_an_ansible_cfg_keeping_a_users_own_list():
