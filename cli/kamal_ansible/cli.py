@@ -111,6 +111,19 @@ def help_for(words):
     raise CliError('Could not find command "%s".' % first)
 
 
+def commands_markdown():
+    """docs/cli.md's command table, from the same data as the help (tests/unit/cli checks the doc holds it)."""
+    rows = ["| command | what it does | runs |", "|---|---|---|"]
+    for command in sorted(COMMANDS, key=lambda c: c.path):
+        usage = ("%s %s%s" % (PROG, command.name, " " + command.args if command.args else "")).replace("|", "\\|")
+        runs = command.runs.replace("CONFIG", DEFAULT_CONFIG).replace("|", "\\|")
+        rows.append("| `%s` | %s | %s |" % (usage, command.summary, runs))
+    for name in sorted(BUILTIN):
+        args, summary = BUILTIN[name]
+        rows.append("| `%s %s%s` | %s | %s |" % (PROG, name, " " + args if args else "", summary, "kamal-ansible itself"))
+    return "\n".join(rows) + "\n"
+
+
 # Parsing ---------------------------------------------------------------------------------------------------------
 
 def split_command(tokens):

@@ -193,3 +193,12 @@ def test_version_of_a_source_checkout_is_its_galaxy_yml(project, tmp_path, monke
     expected = re.search(r"^version: (\S+)", galaxy, re.M).group(1)
     monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", str(tmp_path / "dev"))
     assert kamal("version") == (0, expected + "\n")
+
+
+def test_docs_cli_md_lists_every_command_as_the_help_does():
+    with open(os.path.join(REPO, "docs", "cli.md"), encoding="utf-8") as f:
+        doc = f.read()
+    assert cli.commands_markdown() in doc, "docs/cli.md's table is out of date; it is:\n" + cli.commands_markdown()
+    for command in COMMANDS:
+        assert cli.help_for(list(command.path)).rstrip().endswith(
+            "Runs: " + command.runs.replace("CONFIG", cli.DEFAULT_CONFIG)), command.name
