@@ -23,7 +23,9 @@ options:
 EXAMPLES = r"""
 - name: Choose the version to roll back to
   ansible.builtin.set_fact:
-    version: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, ['kamal_present', 'results']))) | kamal.deploy.kamal_rollback_version }}"
+    version: >-
+      {{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, ['kamal_present', 'results'])))
+         | kamal.deploy.kamal_rollback_version }}
   run_once: true
 """
 

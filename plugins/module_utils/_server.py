@@ -94,8 +94,8 @@ class Server:
             return self.result(changed=True)
         done = self.run(argv, self.home)
         if done.returncode != 0:
-            raise ServerError("docker logout from %s failed on %s: %s" % (server or "Docker Hub", self.host,
-                                                                         (done.stderr or done.stdout).strip()))
+            raise ServerError("docker logout from %s failed on %s: %s"
+                              % (server or "Docker Hub", self.host, (done.stderr or done.stdout).strip()))
         return self.result(changed=True, msg=done.stdout.strip())
 
     # -- proxy boot_config

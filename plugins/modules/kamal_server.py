@@ -101,8 +101,10 @@ options:
         default: []
 attributes:
   check_mode:
+    description: Plans the operations (RV(actions)) and runs or changes nothing.
     support: full
   diff_mode:
+    description: With O(command=boot_config), the boot config files before and after.
     support: full
 """
 

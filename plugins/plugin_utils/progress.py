@@ -38,8 +38,8 @@ def describe(label, state):
         return "%s: waiting for %s to be healthy (%s of %s s)" % (label, state.get("container", "the new container"), seconds,
                                                                   state.get("timeout", "?"))
     if phase == "uptime":
-        return "%s: watching %s stay up (%s of %s s)" % (label, state.get("container", "the new container"), seconds,
-                                                        state.get("min_uptime", "?"))
+        return "%s: watching %s stay up (%s of %s s)" % (
+            label, state.get("container", "the new container"), seconds, state.get("min_uptime", "?"))
     return "%s: %s (%s)" % (label, phase, seconds)
 
 

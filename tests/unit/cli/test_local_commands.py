@@ -54,8 +54,8 @@ def test_config_with_a_destination_merges_its_file(app, tmp_path):
 def test_init_writes_the_stubs_and_never_overwrites(project, tmp_path):
     os.remove(tmp_path / "config" / "deploy.yml")
     code, out = kamal("init")
-    assert code == 0 and out.splitlines() == ["Created configuration file in config/deploy.yml", "Created .kamal/secrets file",
-                                             "Created sample hooks in .kamal/hooks"]
+    assert code == 0 and out.splitlines() == [
+        "Created configuration file in config/deploy.yml", "Created .kamal/secrets file", "Created sample hooks in .kamal/hooks"]
     hooks = sorted(os.listdir(tmp_path / ".kamal" / "hooks"))
     assert hooks == sorted(h + ".sample" for h in ("pre-connect", "pre-build", "pre-deploy", "post-deploy", "pre-app-boot",
                                                    "post-app-boot", "pre-proxy-reboot", "post-proxy-reboot", "docker-setup"))

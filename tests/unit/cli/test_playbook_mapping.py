@@ -169,7 +169,8 @@ def test_proxy_boot_config_passes_its_subcommand_and_settings(project, args, var
                                   ["secrets", "extract", "x", "{}"], ["build", "create"], ["build", "remove"], ["build", "details"]])
 def test_controller_only_commands_start_no_ansible(project, args):
     code, out = kamal("--dry-run", *args)
-    assert code == 0 and out == "# kamal-ansible %s runs on the controller, in kamal-ansible itself (no ansible-playbook)\n" % " ".join(args[:2] if args[0] in ("secrets", "build") else args[:1])
+    name = " ".join(args[:2] if args[0] in ("secrets", "build") else args[:1])
+    assert code == 0 and out == "# kamal-ansible %s runs on the controller, in kamal-ansible itself (no ansible-playbook)\n" % name
     assert project.calls() == []
 
 

@@ -405,8 +405,8 @@ def test_server_exec_runs_on_the_servers_with_its_command(kamal):
         resolve(kamal, "server exec")
 
 
-@pytest.mark.parametrize("given, local, remote", [({}, True, True), ({"skip_local": True}, False, True),
-                                                 ({"skip_remote": "true"}, True, False)])
+@pytest.mark.parametrize("given, local, remote", [
+    ({}, True, True), ({"skip_local": True}, False, True), ({"skip_remote": "true"}, True, False)])
 def test_registry_login_and_logout_run_locally_and_remotely_unless_skipped(kamal, given, local, remote):
     for action in ("login", "logout"):
         run = resolve(kamal, "registry " + action, given)
