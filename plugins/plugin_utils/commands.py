@@ -394,9 +394,11 @@ def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_pre
         resolved["local_registry"] = local_registry_forward(registry["local_port"], identity["controller_pid"], forward_dir)
     resolved.update(_placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit))
     # What does the command's work (the command role's flow file, or straight the app role's file for its one
-    # group), and the command role's one include: the lock block, which then includes the work, or the work itself.
+    # group), and the command role's one include: the image steps then the lock block (image.yml), the lock block
+    # (locked.yml), each of which includes the work, or the work itself.
     resolved["work"] = work_step(cmd, resolved.get("boot_groups") or [], hooks)
-    resolved["entry"] = {"role": COMMAND_ROLE, "tasks": "locked.yml", "group": {}} if locked else resolved["work"]
+    resolved["entry"] = ({"role": COMMAND_ROLE, "tasks": "image.yml" if resolved["image_steps"] else "locked.yml", "group": {}}
+                         if locked else resolved["work"])
     if cmd.scope == "proxy" or cmd.flow == "deploy":
         overrides = {o.to: options[o.name] for o in cmd.options if o.setting and o.name in options}
         if cmd.name == "remove proxy":

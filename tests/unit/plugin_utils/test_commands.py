@@ -321,7 +321,7 @@ def test_the_local_registry_forward(tmp_path):
 
 
 @pytest.mark.parametrize("name, given, entry, work, steps", [
-    ("deploy", {}, "locked.yml", "roles.yml", ["build"]),
+    ("deploy", {}, "image.yml", "roles.yml", ["build"]),      # the image steps, then the lock block
     ("deploy", {"skip_push": True}, "locked.yml", "roles.yml", []),
     ("app start", {}, "locked.yml", "output.yml", []),
     ("app logs", {}, "output.yml", "output.yml", []),   # read-only: no lock block, no image step listed at all
@@ -336,7 +336,7 @@ def test_the_command_role_includes_only_what_the_command_needs(kamal, name, give
 
 
 def test_one_group_goes_straight_to_the_app_roles_file_with_the_group_and_more_go_through_the_flow(kamal):
-    one = resolve(dict(kamal, boot={}), "deploy")
+    one = resolve(dict(kamal, boot={}), "deploy", {"skip_push": True})
     assert one["work"] == {"role": "kamal.deploy.app", "tasks": "roles.yml", "group": one["boot_groups"][0]}
     assert one["entry"] == {"role": "kamal.deploy.command", "tasks": "locked.yml", "group": {}}
     # boot.limit makes two groups; a pre-deploy hook runs before the groups: both go through deploy.yml
