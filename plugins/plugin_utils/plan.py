@@ -18,7 +18,8 @@ from ansible_collections.kamal.deploy.plugins.plugin_utils import erb
 
 # Each command's own options (the command table's, resolved into kamal_plan_run), passed on when given.
 APP_COMMAND_OPTIONS = ("exec_command", "exec_env", "reuse", "detach", "lines", "since", "grep", "container_id", "stop",
-                       "maintenance_message", "remove_images", "remove_app_directory", "prune_only")
+                       "maintenance_message", "remove_images", "remove_app_directory", "prune_only", "rollout_percent",
+                       "rollout_list")
 ACCESSORY_COMMAND_OPTIONS = ("force", "confirm", "lines", "since", "grep", "exec_command", "reuse")
 # Kamal's own labels on an accessory are the module's to set (from accessory_service), not the caller's.
 ACCESSORY_OWN_LABELS = ("service", "role", "destination")
