@@ -348,6 +348,7 @@ def ensure_route(home, route, check_mode=False):
 
     Returns {"changed": bool, "diff": {"before": route|None, "after": route}} (routes in normalized form;
     certificates appear as a fingerprint)."""
+    route = _with_stored_password_hash(home, route)
     try:
         desired_route = _caddy.normalize_route(route)
     except _caddy.RouteError as exc:
@@ -377,6 +378,20 @@ def ensure_route(home, route, check_mode=False):
             _write(home, _path(home, "caddy.json"), _caddy.config_json(config))
             _write(home, _path(home, "routes", name + ".json"), json.dumps(record, indent=1, sort_keys=True) + "\n")
     return {"changed": changed, "diff": {"before": before["route"] if before else None, "after": desired_route}}
+
+
+def _with_stored_password_hash(home, route):
+    """A basic auth without its hash (a command that read no secret) keeps the hash this proxy has for the user."""
+    auth = route.get("basic_auth")
+    if not auth or auth.get("password_hash"):
+        return route
+    stored = (_read_json(_path(home, "routes", "%s.json" % route.get("name"))) or {}).get("route") or {}
+    known = stored.get("basic_auth") or {}
+    hashed = _read(_path(home, "auth", "%s.%s" % (route.get("name"), known.get("fingerprint"))))
+    if known.get("username") != auth.get("username") or not hashed:
+        raise ProxyError("route %s: basic_auth for %s has no password hash on this host yet: deploy first (the deploy "
+                         "reads the password's secret)" % (route.get("name"), auth.get("username")))
+    return dict(route, basic_auth=dict(auth, password_hash=hashed.strip()))
 
 
 def _write_route_files(home, route, stored):
