@@ -57,6 +57,14 @@ options:
         description: Debug logging in Caddy.
         type: bool
         default: false
+      http3:
+        description:
+          - Serve HTTP/3 (QUIC) next to HTTP/1.1 and HTTP/2 on the HTTPS port, publishing it over UDP as well
+            (kamal-proxy's C(run --http3)). Off, the proxy advertises no HTTP/3.
+          - Kamal has no key for it; deploy.yml sets it under C(x-kamal-deploy.proxy.run.http3). Publishing the UDP
+            port needs a proxy reboot (a boot does not recreate a running proxy).
+        type: bool
+        default: false
       options:
         description:
           - Extra C(docker run) options as Kamal writes them (C(memory), C(cpus), C(label), C(sysctl), C(add-host),
