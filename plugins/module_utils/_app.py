@@ -472,8 +472,8 @@ class App(_container.ContainerManager):
                 proxy.drain(spec.home, "%s:%d" % (before["ip"], spec.app_port), spec.params.get("drain_timeout", 30))
             self.stop_container(replaced, spec.stop_timeout(), " (the rollout it replaces)")
         return self.result(rollout=after, container=self.summarize(new) if new is not None else {"name": name},
-                           version=spec.version, health=health_info, diff={"before": {"rollout": before},
-                                                                          "after": {"rollout": after}})
+                           version=spec.version, health=health_info,
+                           diff={"before": {"rollout": before}, "after": {"rollout": after}})
 
     def rollout_set(self, percent=0, allowlist=None):
         """The split: ``percent`` of the clients (by the proxy's kamal-split cookie) and every kamal-rollout cookie
@@ -1022,6 +1022,6 @@ def audit_message(command, params, result):
         "rollout_stop": "Stopped the rollout of app version %s" % ((result.get("stopped") or {}).get("version")),
     }
     if command == "rollout_set":
-        return "Set the rollout split of app version %s to %s" % ((result.get("rollout") or {}).get("version"),
-                                                                 result.get("split"))
+        rollout = result.get("rollout") or {}
+        return "Set the rollout split of app version %s to %s" % (rollout.get("version"), result.get("split"))
     return messages.get(command)

@@ -53,7 +53,7 @@ def ask(app, cookie=None, timeout=5):
 
 
 def share_of_v2(app, clients):
-    return sum(ask(app)[0] == "app v2" for _ in range(clients)) / float(clients)
+    return sum(ask(app)[0] == "app v2" for _attempt in range(clients)) / float(clients)
 
 
 def test_rollout_deploy_boots_v2_healthy_next_to_v1_without_traffic(app):
@@ -62,7 +62,7 @@ def test_rollout_deploy_boots_v2_healthy_next_to_v1_without_traffic(app):
     assert re.search(r"rollout: %s \(%s-web-%s\) gets 0%%" % (app.v2, app.service, app.v2), out), out[-3000:]
     names = "\n".join(app.containers(app.ip))
     assert f"{app.service}-web-{app.v1} running" in names and f"{app.service}-web-{app.v2} running" in names
-    assert {ask(app)[0] for _ in range(40)} == {"app v1"}
+    assert {ask(app)[0] for _attempt in range(40)} == {"app v1"}
     again = app.playbook("rollout_deploy").stdout
     assert "changed=0" in again.split("PLAY RECAP")[-1], again[-2000:]
 
@@ -70,7 +70,7 @@ def test_rollout_deploy_boots_v2_healthy_next_to_v1_without_traffic(app):
 def test_check_mode_shows_the_split_it_would_set_and_sets_nothing(app):
     out = app.playbook("rollout_set", "-e", "percent=10", "--check").stdout
     assert f"proxy split {app.service}-web: 10%" in out, out[-3000:]
-    assert {ask(app)[0] for _ in range(40)} == {"app v1"}
+    assert {ask(app)[0] for _attempt in range(40)} == {"app v1"}
 
 
 def test_a_ten_percent_split_sends_ten_percent_of_new_clients_and_each_keeps_its_side(app):
@@ -84,14 +84,14 @@ def test_a_ten_percent_split_sends_ten_percent_of_new_clients_and_each_keeps_its
     for _client in range(30):
         first, cookie = ask(app)
         assert cookie, "the proxy gives a new client its kamal-split cookie"
-        assert {ask(app, "kamal-split=" + cookie)[0] for _ in range(8)} == {first}
+        assert {ask(app, "kamal-split=" + cookie)[0] for _attempt in range(8)} == {first}
 
 
 def test_a_cookie_list_always_goes_to_the_rollout(app):
     app.playbook("rollout_set", "-e", "percent=0", "-e", "list=beta,staff")
-    assert {ask(app, "kamal-rollout=beta")[0] for _ in range(10)} == {"app v2"}
-    assert {ask(app, "kamal-rollout=other")[0] for _ in range(10)} == {"app v1"}
-    assert {ask(app)[0] for _ in range(20)} == {"app v1"}
+    assert {ask(app, "kamal-rollout=beta")[0] for _attempt in range(10)} == {"app v2"}
+    assert {ask(app, "kamal-rollout=other")[0] for _attempt in range(10)} == {"app v1"}
+    assert {ask(app)[0] for _attempt in range(20)} == {"app v1"}
 
 
 def test_details_and_audit_show_the_split(app):
@@ -106,7 +106,7 @@ def test_details_and_audit_show_the_split(app):
 def steady_load(app, clients=4):
     """The zero-downtime tests' load generator, on this project's one server."""
     load = Load(app)
-    load.threads = [threading.Thread(target=load.run, args=(app.ip,), daemon=True) for _ in range(clients)]
+    load.threads = [threading.Thread(target=load.run, args=(app.ip,), daemon=True) for _attempt in range(clients)]
     return load
 
 
@@ -135,8 +135,8 @@ def test_300_split_changes_under_steady_load_lose_no_request(app):
 def test_stop_sends_everything_back_to_v1_and_stops_v2(app):
     out = app.playbook("rollout_stop").stdout
     assert "rollout stopped" in out, out[-3000:]
-    assert {ask(app)[0] for _ in range(40)} == {"app v1"}
-    assert {ask(app, "kamal-rollout=beta")[0] for _ in range(5)} == {"app v1"}
+    assert {ask(app)[0] for _attempt in range(40)} == {"app v1"}
+    assert {ask(app, "kamal-rollout=beta")[0] for _attempt in range(5)} == {"app v1"}
     assert f"{app.service}-web-{app.v2} exited" in "\n".join(app.containers(app.ip))
 
 
@@ -147,7 +147,7 @@ def test_a_deploy_of_the_rollout_version_promotes_its_container(app):
     with steady_load(app, 3) as load:
         out = app.playbook("deploy").stdout
     assert load.failures == 0, load.errors[:10]
-    assert {ask(app)[0] for _ in range(40)} == {"app v2"}
+    assert {ask(app)[0] for _attempt in range(40)} == {"app v2"}
     states = {line.split()[1]: (line.split()[0], line.split()[2]) for line in app.containers(app.ip)}
     assert states[f"{app.service}-web-{app.v2}"] == (rollout_id[0], "running"), (out[-3000:], states)
     assert states[f"{app.service}-web-{app.v1}"][1] == "exited"

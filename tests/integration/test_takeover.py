@@ -49,7 +49,7 @@ class Gaps:
     def __init__(self, ip, hosts):
         self.ip, self.hosts, self.stop = ip, hosts, threading.Event()
         self.samples = {host: [] for host in hosts}
-        self.threads = [threading.Thread(target=self.run, args=(host,), daemon=True) for host in hosts for _ in range(2)]
+        self.threads = [threading.Thread(target=self.run, args=(host,), daemon=True) for host in hosts for _attempt in range(2)]
 
     def run(self, host):
         while not self.stop.is_set():

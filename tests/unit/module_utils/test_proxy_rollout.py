@@ -27,7 +27,7 @@ def test_the_split_threshold_cuts_the_random_cookie_space_at_the_percentage(perc
 def test_ten_percent_of_random_cookies_fall_below_the_threshold():
     import uuid  # pylint: disable=import-outside-toplevel
     threshold = caddy.split_threshold(10)
-    share = sum(str(uuid.uuid4()) < threshold for _ in range(20000)) / 20000.0
+    share = sum(str(uuid.uuid4()) < threshold for _attempt in range(20000)) / 20000.0
     assert 0.09 < share < 0.11
 
 
