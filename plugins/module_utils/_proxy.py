@@ -906,7 +906,7 @@ class ProxyContainer(_docker.Operations):
         self.home = home
         self.warnings = []
         self.takeover = None
-        self._run_settings = self._acme = None
+        self._foreign = None  # a foreign kamal-proxy taken over, renamed, still serving until ours starts
 
     # images ---------------------------------------------------------------------------------------
     def ensure_image(self, image, dockerfile=None, build_args=None):
@@ -1005,8 +1005,9 @@ class ProxyContainer(_docker.Operations):
         return entries
 
     def take_over(self, container):
-        """Move every route of Kamal's kamal-proxy to ours (files only: our proxy boots with them), then stop it and
-        rename it kamal-proxy_replaced_<hex>. The caller runs ours at once: the gap is a container start."""
+        """Move every route of Kamal's kamal-proxy to ours (files only: our proxy boots with them) and rename it
+        kamal-proxy_replaced_<hex> (it keeps serving). ``_run`` then creates ours, stops it and starts ours: the gap
+        is a container stop and start."""
         moved = import_routes(self.home, self.kamal_routes(container), self.check_mode)
         for entry in moved:
             self._do("move route %s (%s) from Kamal's kamal-proxy to %s%s" % (
@@ -1019,20 +1020,37 @@ class ProxyContainer(_docker.Operations):
             CONTAINER_NAME, _docker.container_summary(container)["image"], new_name))
         self.takeover = {"routes": moved, "replaced_by": CONTAINER_NAME, "renamed": new_name}
         if not self.check_mode:
-            self.ensure_files(*desired_settings(self.home, self._run_settings, self._acme))
-            self.takeover["stopped_at"] = time.time()
-            _docker.call("stopping the foreign kamal-proxy", container.stop, timeout=10)
             _docker.call("renaming the foreign kamal-proxy", container.rename, new_name)
+            self._foreign = container
 
     def _run(self, spec):
         self._do("run container %s (%s)" % (CONTAINER_NAME, spec["image"]))
         if self.check_mode:
             return
-        _docker.call("starting %s" % CONTAINER_NAME, self.client.containers.run, **spec)
+        if self._foreign is None:
+            _docker.call("starting %s" % CONTAINER_NAME, self.client.containers.run, **spec)
+            self._wait_ready()
+            return
+        # A takeover: ours is created while the foreign proxy still holds the ports, then one stops and one starts.
+        foreign, created = self._foreign, None
+        try:
+            created = _docker.call("creating %s" % CONTAINER_NAME, self.client.containers.create,
+                                   **{key: value for key, value in spec.items() if key != "detach"})
+            stopped_at = time.time()
+            _docker.call("stopping the foreign kamal-proxy", foreign.stop, timeout=10)
+            _docker.call("starting %s" % CONTAINER_NAME, created.start)
+        except Exception:
+            # Nothing lost: Kamal's proxy goes back to its name and its ports, ours is removed.
+            with contextlib.suppress(Exception):
+                if created is not None:
+                    created.remove(force=True)
+                foreign.rename(CONTAINER_NAME)
+                foreign.start()
+            raise
+        self._foreign = None
         self._wait_ready()
-        if self.takeover and self.takeover.get("stopped_at"):
-            # From the foreign proxy's stop to ours answering its admin API: no proxy on ports 80/443 meanwhile.
-            self.takeover["gap_seconds"] = round(time.time() - self.takeover.pop("stopped_at"), 3)
+        # From the foreign proxy's stop to ours answering its admin API: no proxy on ports 80/443 meanwhile.
+        self.takeover["gap_seconds"] = round(time.time() - stopped_at, 3)
 
     def _wait_ready(self):
         if wait_for_admin(self.home, 30):
@@ -1072,7 +1090,6 @@ class ProxyContainer(_docker.Operations):
         """What boot and reboot start with: the wanted settings, the state before, our container (a foreign
         kamal-proxy is an error unless taken over) and the kamal network."""
         settings, extra_files = desired_settings(self.home, run, acme)
-        self._run_settings, self._acme = run, acme
         before = self.describe()
         container = self.current()
         foreign = None
