@@ -84,7 +84,11 @@ options:
         description: PEM of a root Caddy must trust to talk to O(acme.ca).
         type: str
   takeover:
-    description: Stop and rename (C(kamal-proxy_replaced_<hex>)) a C(kamal-proxy) container this collection did not create.
+    description:
+      - Take over a C(kamal-proxy) container this collection did not create (Kamal's). The routes in its state file
+        (every service it serves) are recreated in this proxy first, then it is stopped and renamed
+        C(kamal-proxy_replaced_<hex>) and this proxy starts in its place. In check mode the routes that would move
+        are listed in the actions.
     type: bool
     default: false
 """
