@@ -90,6 +90,12 @@ options:
           timeout:
             description: Seconds one probe may take. Unset means 5.
             type: int
+          port:
+            description:
+              - The port the health path is probed on, when the app answers it on another port than C(app_port)
+                (kamal-proxy's C(--health-check-port)). Unset means the app port.
+              - Kamal has no key for it; deploy.yml sets it under C(x-kamal-deploy.proxy.healthcheck.port).
+            type: int
       log_request_headers:
         description:
           - Request headers written to the access log. An empty list logs none.
@@ -100,6 +106,36 @@ options:
         description: Response headers written to the access log.
         type: list
         elements: str
+      basic_auth:
+        description:
+          - HTTP basic authentication in front of the route; the proxy answers 401 without the right user and password.
+          - deploy.yml sets it under C(x-kamal-deploy.proxy.basic_auth) with the password's secret name; the plan hashes
+            the secret on the controller, so the password never reaches a server and is never logged.
+        type: dict
+        suboptions:
+          username:
+            description: The user name.
+            type: str
+          password_hash:
+            description:
+              - The password's argon2id (or bcrypt) hash, as C(caddy hash-password --algorithm argon2id) prints it.
+              - Kept in a 0600 file under C(~/.kamal/proxy/auth); diffs and results show its fingerprint. Never logged.
+            type: str
+      client_ip:
+        description:
+          - Take the client's address from a header set by a proxy in front (Cloudflare's C(CF-Connecting-IP), a load
+            balancer's C(X-Real-IP)), only for requests from C(trusted_proxies).
+          - The app then gets that address alone as C(X-Forwarded-For) (the peer's address for other requests), and
+            the access log records it as C(client_ip). deploy.yml sets it under C(x-kamal-deploy.proxy.client_ip).
+        type: dict
+        suboptions:
+          header:
+            description: The header that holds the client's address.
+            type: str
+          trusted_proxies:
+            description: The addresses or CIDR ranges of the proxies allowed to set the header.
+            type: list
+            elements: str
 """
 
     # kamal_accessory's option proxy: extends_documentation_fragment: kamal.deploy.route.accessory
@@ -178,6 +214,12 @@ options:
           timeout:
             description: Seconds one probe may take. Unset means 5.
             type: int
+          port:
+            description:
+              - The port the health path is probed on, when the app answers it on another port than C(app_port)
+                (kamal-proxy's C(--health-check-port)). Unset means the app port.
+              - Kamal has no key for it; deploy.yml sets it under C(x-kamal-deploy.proxy.healthcheck.port).
+            type: int
       log_request_headers:
         description:
           - Request headers written to the access log. An empty list logs none.
@@ -188,6 +230,36 @@ options:
         description: Response headers written to the access log.
         type: list
         elements: str
+      basic_auth:
+        description:
+          - HTTP basic authentication in front of the route; the proxy answers 401 without the right user and password.
+          - deploy.yml sets it under C(x-kamal-deploy.proxy.basic_auth) with the password's secret name; the plan hashes
+            the secret on the controller, so the password never reaches a server and is never logged.
+        type: dict
+        suboptions:
+          username:
+            description: The user name.
+            type: str
+          password_hash:
+            description:
+              - The password's argon2id (or bcrypt) hash, as C(caddy hash-password --algorithm argon2id) prints it.
+              - Kept in a 0600 file under C(~/.kamal/proxy/auth); diffs and results show its fingerprint. Never logged.
+            type: str
+      client_ip:
+        description:
+          - Take the client's address from a header set by a proxy in front (Cloudflare's C(CF-Connecting-IP), a load
+            balancer's C(X-Real-IP)), only for requests from C(trusted_proxies).
+          - The app then gets that address alone as C(X-Forwarded-For) (the peer's address for other requests), and
+            the access log records it as C(client_ip). deploy.yml sets it under C(x-kamal-deploy.proxy.client_ip).
+        type: dict
+        suboptions:
+          header:
+            description: The header that holds the client's address.
+            type: str
+          trusted_proxies:
+            description: The addresses or CIDR ranges of the proxies allowed to set the header.
+            type: list
+            elements: str
 """
 
     # kamal_proxy's option route: extends_documentation_fragment: kamal.deploy.route.named
@@ -269,6 +341,12 @@ options:
           timeout:
             description: Seconds one probe may take. Unset means 5.
             type: int
+          port:
+            description:
+              - The port the health path is probed on, when the app answers it on another port than C(app_port)
+                (kamal-proxy's C(--health-check-port)). Unset means the app port.
+              - Kamal has no key for it; deploy.yml sets it under C(x-kamal-deploy.proxy.healthcheck.port).
+            type: int
       log_request_headers:
         description:
           - Request headers written to the access log. An empty list logs none.
@@ -279,4 +357,34 @@ options:
         description: Response headers written to the access log.
         type: list
         elements: str
+      basic_auth:
+        description:
+          - HTTP basic authentication in front of the route; the proxy answers 401 without the right user and password.
+          - deploy.yml sets it under C(x-kamal-deploy.proxy.basic_auth) with the password's secret name; the plan hashes
+            the secret on the controller, so the password never reaches a server and is never logged.
+        type: dict
+        suboptions:
+          username:
+            description: The user name.
+            type: str
+          password_hash:
+            description:
+              - The password's argon2id (or bcrypt) hash, as C(caddy hash-password --algorithm argon2id) prints it.
+              - Kept in a 0600 file under C(~/.kamal/proxy/auth); diffs and results show its fingerprint. Never logged.
+            type: str
+      client_ip:
+        description:
+          - Take the client's address from a header set by a proxy in front (Cloudflare's C(CF-Connecting-IP), a load
+            balancer's C(X-Real-IP)), only for requests from C(trusted_proxies).
+          - The app then gets that address alone as C(X-Forwarded-For) (the peer's address for other requests), and
+            the access log records it as C(client_ip). deploy.yml sets it under C(x-kamal-deploy.proxy.client_ip).
+        type: dict
+        suboptions:
+          header:
+            description: The header that holds the client's address.
+            type: str
+          trusted_proxies:
+            description: The addresses or CIDR ranges of the proxies allowed to set the header.
+            type: list
+            elements: str
 """
