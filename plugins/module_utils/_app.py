@@ -354,31 +354,12 @@ class App(_container.ContainerManager):
 
         old = current
         old_name = old.name if old is not None else None
-        clashing = self.container(name)
-        if clashing is not None:
-            renamed = spec.container_name(naming.replaced_version(spec.version, self.random_hex(8)))
-            self._do("docker rename %s %s" % (name, renamed), clashing.rename, renamed)
-            if old is not None and old.id == clashing.id:
-                old_name = renamed
-        hostname = spec.hostname(self.random_hex(6))
-        kwargs = spec.create_kwargs()
-        if want_hash:
-            kwargs["labels"][SPEC_LABEL] = want_hash
-        self._do(render_run(spec, name, hostname, spec.image(), kwargs))
-        new = None
-        booted_at = started_at = None
-        if not self.check_mode:
-            try:
-                new = self.client.containers.create(spec.image(), hostname=hostname, name=name, detach=True, **kwargs)
-                new.start()
-                booted_at = self.clock()
-                new.reload()
-            except Exception as exc:  # pylint: disable=broad-except
-                if new is not None:
-                    self._stop_quietly(new)
-                raise AppError(_docker.error_message(exc, "running %s" % name), actions=list(self.actions),
-                               role=spec.role, serving_version=spec.version_of(old_name) if old is not None else None)
-            started_at = (new.attrs.get("State") or {}).get("StartedAt")
+        renamed = self._rename_clashing(name)
+        if renamed and old is not None and old.id == renamed[0]:
+            old_name = renamed[1]
+        new, booted_at = self._run_new(name, want_hash, role=spec.role,
+                                       serving_version=spec.version_of(old_name) if old is not None else None)
+        started_at = (new.attrs.get("State") or {}).get("StartedAt") if new is not None else None
 
         lap("run")
         health_info = self._wait_healthy(new, name, old_name if old is not None else None)
@@ -442,23 +423,8 @@ class App(_container.ContainerManager):
                 and (existing.attrs.get("State") or {}).get("Status") == "running"):
             return self.result(rollout=before, container=self.summarize(existing), version=spec.version)
         if existing is not None:
-            renamed = spec.container_name(naming.replaced_version(spec.version, self.random_hex(8)))
-            self._do("docker rename %s %s" % (name, renamed), existing.rename, renamed)
-        hostname = spec.hostname(self.random_hex(6))
-        kwargs = spec.create_kwargs()
-        if want_hash:
-            kwargs["labels"][SPEC_LABEL] = want_hash
-        self._do(render_run(spec, name, hostname, spec.image(), kwargs))
-        new = None
-        if not self.check_mode:
-            try:
-                new = self.client.containers.create(spec.image(), hostname=hostname, name=name, detach=True, **kwargs)
-                new.start()
-                new.reload()
-            except Exception as exc:  # pylint: disable=broad-except
-                if new is not None:
-                    self._stop_quietly(new)
-                raise AppError(_docker.error_message(exc, "running %s" % name), actions=list(self.actions))
+            self._rename_clashing(name, existing)
+        new = self._run_new(name, want_hash)[0]
         health_info = self._wait_healthy(new, name, current.name if current is not None else None)
         ip = container_ip(new, spec.network) if new is not None else None
         self.actions.append("proxy rollout %s to %s (%s)" % (spec.route_name, ip or "<ip of %s>" % name, spec.version))
@@ -539,6 +505,40 @@ class App(_container.ContainerManager):
                            route=route_info, promoted=True, timings=timings, role=spec.role,
                            serving_version=spec.version,
                            diff={"before": before, "after": self._state(promoted, route_info)})
+
+    def _rename_clashing(self, name, clashing=None):
+        """Make way for a new container named ``name``: one of that name (``clashing``, else looked up) is renamed
+        ``<name>_replaced_<hex>``, as Kamal does. ``(its id, its new name)``, or None when there was none."""
+        clashing = clashing if clashing is not None else self.container(name)
+        if clashing is None:
+            return None
+        renamed = self.spec.container_name(naming.replaced_version(self.spec.version, self.random_hex(8)))
+        self._do("docker rename %s %s" % (name, renamed), clashing.rename, renamed)
+        return clashing.id, renamed
+
+    def _run_new(self, name, want_hash, **failure):
+        """Create and start the role's container ``name`` (labelled with ``want_hash``, the spec it runs).
+        ``(container, when it started)``; ``(None, None)`` in check mode. A container that fails to start is
+        stopped, and the error carries ``failure`` (the role and the version still serving)."""
+        spec = self.spec
+        hostname = spec.hostname(self.random_hex(6))
+        kwargs = spec.create_kwargs()
+        if want_hash:
+            kwargs["labels"][SPEC_LABEL] = want_hash
+        self._do(render_run(spec, name, hostname, spec.image(), kwargs))
+        if self.check_mode:
+            return None, None
+        new = None
+        try:
+            new = self.client.containers.create(spec.image(), hostname=hostname, name=name, detach=True, **kwargs)
+            new.start()
+            booted_at = self.clock()
+            new.reload()
+        except Exception as exc:  # pylint: disable=broad-except
+            if new is not None:
+                self._stop_quietly(new)
+            raise AppError(_docker.error_message(exc, "running %s" % name), actions=list(self.actions), **failure)
+        return new, booted_at
 
     def _state(self, container, route_info=None):
         state = {"container": None, "version": None, "image": None, "status": None}
