@@ -18,7 +18,7 @@ from ansible_collections.kamal.deploy.plugins.plugin_utils.action import Planned
 class ActionModule(PlannedAction):
     MODULE = "kamal.deploy.kamal_app"
     SUBJECT = "role"
-    PROGRESS_COMMANDS = ("boot", "pull")
+    PROGRESS_COMMANDS = ("boot", "pull", "rollout_deploy")
 
     def planned_args(self, args, task_vars):
         run = self.resolved

@@ -40,6 +40,13 @@ description:
     C(maintenance) and C(live). There are also C(prune) (retention per service and destination),
     C(tag_latest), C(versions) (the versions present as containers, for rollback) and C(pull) (Kamal's
     C(build pull), a fresh pull of the version's image, which must carry the C(service) label).
+  - Canary rollouts (kamal-proxy's C(rollout deploy|set|stop), which Kamal does not expose). O(command=rollout_deploy)
+    boots O(version) next to the live container as the route's rollout target; it gets traffic only once healthy,
+    and only its split's share. O(command=rollout_set) sets the split, O(rollout_percent) of the clients (kept on
+    their side by a cookie the proxy sets) and every C(kamal-rollout) cookie in O(rollout_list). O(command=rollout_stop)
+    sends all traffic back to the live container, drains the rollout and stops its container. O(command=rollout) only
+    reads. A O(command=boot) of the rollout's version promotes its container to live; a boot of another version
+    ends the rollout first. A split change only writes a file the proxy reads at every request, without a reload.
   - Every result lists the Docker and proxy operations performed in RV(actions). In check mode they are the
     planned ones and nothing changes.
 author: kamal.deploy developers (@kamal-deploy)
@@ -58,7 +65,8 @@ options:
     type: str
     default: boot
     choices: [boot, start, stop, remove, details, containers, images, version, versions, logs, exec,
-              stale_containers, prune, tag_latest, maintenance, live, pull]
+              stale_containers, prune, tag_latest, maintenance, live, rollout_deploy, rollout_set, rollout_stop, rollout,
+              pull]
   service:
     description: The Kamal C(service) name.
     type: str
@@ -212,6 +220,17 @@ options:
   maintenance_message:
     description: With O(command=maintenance), the message of the 503 page (Kamal's C(--message)).
     type: str
+  rollout_percent:
+    description: With O(command=rollout_set), the percentage (0 to 100) of clients sent to the rollout target.
+    type: int
+    default: 0
+  rollout_list:
+    description:
+      - With O(command=rollout_set), C(kamal-rollout) cookie values always sent to the rollout target (kamal-proxy's
+        C(--list)), for instance your own account's.
+    type: list
+    elements: str
+    default: []
   prune_only:
     description: With O(command=prune), prune only stopped containers or only unused images (C(kamal prune containers|images)).
     type: str
@@ -402,6 +421,18 @@ stderr:
   description: Error output of the command.
   returned: with O(command=exec)
   type: str
+rollout:
+  description: The role's rollout on the host (C(version), C(container), C(ip), C(percent), C(list)), or null.
+  returned: with O(command=details) for a proxied role and the rollout commands
+  type: dict
+split:
+  description: The split in words (C(10%), C(0% and kamal-rollout=beta)).
+  returned: with O(command=rollout_set)
+  type: str
+promoted:
+  description: True when O(command=boot) made the rollout container of its version the live one.
+  returned: with O(command=boot) when it promoted a rollout
+  type: bool
 image_plan:
   description:
     - In check mode, each image the call needs, whether it is on the host, would be pulled, and what its registry
@@ -519,6 +550,8 @@ def main():
         exec_timeout=dict(type="int"),
         stop=dict(type="bool", default=False),
         maintenance_message=dict(type="str"),
+        rollout_percent=dict(type="int", default=0),
+        rollout_list=dict(type="list", elements="str", default=[]),
         prune_only=dict(type="str", choices=["containers", "images"]),
         **_audit.option_spec(),
         prune=dict(type="bool", default=False),
@@ -529,7 +562,8 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("command", "boot", ("image",)), ("command", "pull", ("image",)), ("command", "exec", ("image", "exec_command")),
+        required_if=[("command", "boot", ("image",)), ("command", "rollout_deploy", ("image",)), ("command", "pull", ("image",)),
+                     ("command", "exec", ("image", "exec_command")),
                      ("command", "images", ("image",)), ("command", "tag_latest", ("image",))],
     )
     if not _docker.HAS_DOCKER:

@@ -124,6 +124,14 @@ TABLE = {c.name: c for c in (
     _app("start", needs_version=True, locked=True),
     _app("stop", locked=True),
     _app("version", scope="host"),
+    # Canary rollouts: kamal-proxy's `rollout deploy|set|stop`, which Kamal does not expose (ours: kamal_app's
+    # rollout commands, on the roles that run the proxy). deploy builds the version as deploy does.
+    command("rollout deploy", "app", action="rollout_deploy", locked=True, needs_secrets=True, needs_version=True,
+            builds=True, scope="proxied", options=BUILD_OPTIONS),
+    command("rollout set", "app", action="rollout_set", locked=True, scope="proxied", options=(
+        opt("percent", to="rollout_percent", kind="int", default=0), opt("list", to="rollout_list", default=[]))),
+    command("rollout stop", "app", action="rollout_stop", locked=True, scope="proxied"),
+    command("rollout status", "app", action="rollout", scope="proxied"),
     command("prune", "app", locked=True, scope="host", hook_subcommand="", options=(
         opt("prune", to="prune_only", kind="str", default="all"), opt("retain", kind="int"))),
     # remove: one play each for the app, the proxy and the accessories, every one under the lock.
@@ -291,16 +299,34 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
     groups = []
     for n, group in enumerate(slices):
         group_wait = wait if n + 1 < len(slices) else 0
+        primary = {h: hosts[h]["primary"] for h in group if h in hosts}
+        others = {h: hosts[h]["others"] for h in group if h in hosts}
+        # The app role's files for the group's calls: only the loops that have a role to call (the other roles'
+        # loop is no task at all where every host runs one role).
+        roles_tasks = ("roles.yml" if any(primary.values()) and any(others.values())
+                       else "others.yml" if any(others.values()) else "primary.yml")
         groups.append({
             "number": n + 1, "count": len(slices), "hosts": group,
-            # tasks: the app role's file for the group: group.yml puts the hooks and the wait around the roles;
-            # a boot group with neither includes roles.yml at once (two tasks fewer per host, ~0.1 s a deploy);
+            # tasks: the app role's file for the group: group.yml puts the hooks and the wait around the calls;
+            # a boot group with neither includes them at once (two tasks fewer per host, ~0.1 s a deploy);
             # other commands print what each call returns (output.yml).
-            "tasks": "group.yml" if pre_hook or post_hook or group_wait else "roles.yml" if boots else "output.yml",
-            "primary": {h: hosts[h]["primary"] for h in group if h in hosts},
-            "others": {h: hosts[h]["others"] for h in group if h in hosts},
+            "tasks": "group.yml" if pre_hook or post_hook or group_wait else roles_tasks if boots else "output.yml",
+            "roles_tasks": roles_tasks, "primary": primary, "others": others,
             "pre_hook": pre_hook, "post_hook": post_hook, "wait": group_wait})
     return groups
+
+
+COMMAND_ROLE, APP_ROLE = "kamal.deploy.command", "kamal.deploy.app"
+
+
+def work_step(cmd, groups, hooks):
+    """The role and task file that do the command's work, and the boot group they act on: an app command (or a
+    deploy with no pre-deploy hook) of one group goes straight to the app role's file for it, one include instead
+    of the flow file's and the group loop's; anything else to the command role's flow file."""
+    direct = cmd.flow == "app" or (cmd.flow == "deploy" and "pre-deploy" not in hooks)
+    if direct and len(groups) == 1:
+        return {"role": APP_ROLE, "tasks": groups[0]["tasks"], "group": groups[0]}
+    return {"role": COMMAND_ROLE, "tasks": cmd.flow + ".yml", "group": {}}
 
 
 def accessories_on(kamal, host, names):
@@ -403,16 +429,21 @@ def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_pre
                                                          ("build", builds), ("deliver", resolved["delivers"])) if needed]
     if cmd.flow == "image":
         resolved["image_steps"] = ["build"] if builds else []
-    # The command role's one include: the lock block (which runs the flow), the image steps then the flow
-    # (image.yml: build pull), or the flow itself. image_then: the flow after the image steps (none when they did
-    # it all: build push, or a pull done by delivering over SSH).
-    resolved["tasks"] = "locked.yml" if locked else "image.yml" if resolved["image_steps"] else cmd.flow + ".yml"
-    resolved["image_then"] = None if cmd.flow == "image" or (cmd.action == "pull" and resolved["delivers"]) else cmd.flow + ".yml"
     if cmd.flow == "server":
         resolved.update(_server_placement(cmd, kamal, options))
     if resolved["local_registry_forward"]:
         resolved["local_registry"] = local_registry_forward(registry["local_port"], identity["controller_pid"], forward_dir)
     resolved.update(_placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit))
+    # What does the command's work (the command role's flow file, or straight the app role's file for its one
+    # group), and the command role's one include: the image steps then the lock block (image.yml), the lock block
+    # (locked.yml), each of which includes the work, or the work itself.
+    resolved["work"] = work_step(cmd, resolved.get("boot_groups") or [], hooks)
+    if cmd.flow == "image" or (cmd.action == "pull" and resolved["delivers"]):
+        resolved["work"] = None  # build push, or a pull done by delivering over SSH: the image steps are all of it
+    # An unlocked command with image steps (build push, pull) runs them, then its work, from build.yml.
+    unlocked = {"role": COMMAND_ROLE, "tasks": "build.yml", "group": {}} if resolved["image_steps"] else resolved["work"]
+    resolved["entry"] = ({"role": COMMAND_ROLE, "tasks": "image.yml" if resolved["image_steps"] else "locked.yml", "group": {}}
+                         if locked else unlocked)
     if cmd.scope == "proxy" or cmd.flow == "deploy":
         overrides = {o.to: options[o.name] for o in cmd.options if o.setting and o.name in options}
         if cmd.name == "remove proxy":

@@ -320,19 +320,41 @@ def test_the_local_registry_forward(tmp_path):
     assert not resolve(kamal, "app logs")["local_registry_forward"]
 
 
-@pytest.mark.parametrize("name, given, tasks, steps", [
-    ("deploy", {}, "locked.yml", ["build"]),
-    ("deploy", {"skip_push": True}, "locked.yml", []),
-    ("app start", {}, "locked.yml", []),
-    ("app logs", {}, "app.yml", []),              # read-only: no lock block, no image step listed at all
-    ("proxy details", {}, "proxy.yml", []),
-    ("proxy reboot", {"confirm": True}, "locked.yml", []),
-    ("accessory details", {}, "accessory.yml", []),
-    ("lock status", {}, "lock.yml", []),
+@pytest.mark.parametrize("name, given, entry, work, steps", [
+    ("deploy", {}, "image.yml", "roles.yml", ["build"]),      # the image steps, then the lock block
+    ("deploy", {"skip_push": True}, "locked.yml", "roles.yml", []),
+    ("app start", {}, "locked.yml", "output.yml", []),
+    ("app logs", {}, "output.yml", "output.yml", []),   # read-only: no lock block, no image step listed at all
+    ("proxy details", {}, "proxy.yml", "proxy.yml", []),
+    ("proxy reboot", {"confirm": True}, "locked.yml", "proxy_reboot.yml", []),
+    ("accessory details", {}, "accessory.yml", "accessory.yml", []),
+    ("lock status", {}, "lock.yml", "lock.yml", []),
 ])
-def test_the_command_role_includes_only_what_the_command_needs(kamal, name, given, tasks, steps):
-    resolved = resolve(kamal, name, given)
-    assert (resolved["tasks"], resolved["image_steps"]) == (tasks, steps)
+def test_the_command_role_includes_only_what_the_command_needs(kamal, name, given, entry, work, steps):
+    resolved = resolve(dict(kamal, boot={}), name, given)
+    assert (resolved["entry"]["tasks"], resolved["work"]["tasks"], resolved["image_steps"]) == (entry, work, steps)
+
+
+def test_one_group_goes_straight_to_the_app_roles_file_with_the_group_and_more_go_through_the_flow(kamal):
+    one = resolve(dict(kamal, boot={}), "deploy", {"skip_push": True})
+    assert one["work"] == {"role": "kamal.deploy.app", "tasks": "roles.yml", "group": one["boot_groups"][0]}
+    assert one["entry"] == {"role": "kamal.deploy.command", "tasks": "locked.yml", "group": {}}
+    # boot.limit makes two groups; a pre-deploy hook runs before the groups: both go through deploy.yml
+    assert resolve(kamal, "deploy")["work"] == {"role": "kamal.deploy.command", "tasks": "deploy.yml", "group": {}}
+    hooked = resolve(dict(kamal, boot={}), "deploy", hooks=("pre-deploy",))
+    assert hooked["work"]["tasks"] == "deploy.yml"
+    logs = resolve(kamal, "app logs")
+    assert logs["entry"] == logs["work"] == {"role": "kamal.deploy.app", "tasks": "output.yml", "group": logs["boot_groups"][0]}
+
+
+@pytest.mark.parametrize("play_hosts, roles_tasks", [
+    (["1.1.1.1", "1.1.1.3"], "primary.yml"),   # web only: no other roles' loop at all
+    (["1.1.1.4"], "others.yml"),               # workers only
+    (["1.1.1.1", "1.1.1.4"], "roles.yml"),
+])
+def test_a_group_lists_only_the_loops_it_has_roles_for(kamal, play_hosts, roles_tasks):
+    group = resolve(dict(kamal, boot={}), "deploy", play_hosts=play_hosts)["boot_groups"][0]
+    assert (group["tasks"], group["roles_tasks"]) == (roles_tasks, roles_tasks)
 
 
 def test_an_ssh_delivered_image_is_delivered_by_every_command_that_boots_a_version(tmp_path):
@@ -375,7 +397,7 @@ def test_a_role_limit_to_the_unproxied_role_boots_no_proxy(kamal):
 
 def test_build_push_builds_on_the_controller_and_nothing_else(kamal):
     run = resolve(kamal, "build push", {"version": "v9"})
-    assert (run["tasks"], run["image_steps"], run["image_then"], run["locked"]) == ("image.yml", ["build"], None, False)
+    assert (run["entry"]["tasks"], run["image_steps"], run["work"], run["locked"]) == ("build.yml", ["build"], None, False)
     assert run["build"]["version"] == "v9" and run["build"]["push"] is True and run["build"]["no_cache"] is False
     assert run["hooks"] == [] and resolve(kamal, "build push", {"version": "v9"}, hooks=("pre-build",))["hooks"] == ["pre-build"]
     docker = resolve(kamal, "build push", {"version": "v9", "output": "docker", "no_cache": "true"})["build"]
@@ -386,7 +408,8 @@ def test_build_push_builds_on_the_controller_and_nothing_else(kamal):
 
 def test_build_pull_is_a_kamal_app_pull_once_per_host(kamal):
     run = resolve(kamal, "build pull", {"version": "v9"})
-    assert (run["tasks"], run["action"], run["scope"], run["image_steps"]) == ("app.yml", "pull", "host", [])
+    assert (run["entry"], run["action"], run["scope"], run["image_steps"]) == (run["work"], "pull", "host", [])
+    assert (run["work"]["role"], run["work"]["tasks"]) == ("kamal.deploy.app", "output.yml")
     assert run["hosts"]["1.1.1.2"]["primary"] == ["web"] and run["hosts"]["1.1.1.2"]["others"] == []
     assert run["secrets"]["REG_PW"] == "pw"  # the login before the pull
 
@@ -394,12 +417,12 @@ def test_build_pull_is_a_kamal_app_pull_once_per_host(kamal):
 def test_build_pull_with_ssh_delivery_is_the_delivery(tmp_path):
     kamal = load(tmp_path, CONFIG + "x-kamal-deploy: {image_delivery: ssh}\n")
     run = resolve(kamal, "build pull", {"version": "v9"})
-    assert (run["tasks"], run["image_steps"], run["image_then"]) == ("image.yml", ["deliver"], None)
+    assert (run["entry"]["tasks"], run["image_steps"], run["work"]) == ("build.yml", ["deliver"], None)
 
 
 def test_server_exec_runs_on_the_servers_with_its_command(kamal):
     run = resolve(kamal, "server exec", {"cmd": "uptime"})
-    assert (run["flow"], run["tasks"], run["server_local"], run["server_remote"]) == ("server", "server.yml", False, True)
+    assert (run["flow"], run["entry"]["tasks"], run["server_local"], run["server_remote"]) == ("server", "server.yml", False, True)
     assert run["options"] == {"exec_command": "uptime"} and run["hook_command"] == "server"
     with pytest.raises(commands.CommandError, match="server exec needs a command"):
         resolve(kamal, "server exec")
@@ -434,7 +457,7 @@ def test_proxy_boot_config_takes_get_set_or_reset(kamal):
 
 def test_server_bootstrap_is_locked_and_ends_with_docker_setup(kamal):
     run = resolve(kamal, "server bootstrap", hooks=("docker-setup", "pre-connect"))
-    assert (run["tasks"], run["flow"], run["hooks"]) == ("locked.yml", "bootstrap", ["pre-connect", "docker-setup"])
+    assert (run["entry"]["tasks"], run["work"]["tasks"], run["hooks"]) == ("locked.yml", "bootstrap.yml", ["pre-connect", "docker-setup"])
 
 
 def test_details_runs_pre_connect_once_for_its_three_plays(kamal):
