@@ -117,7 +117,7 @@ class CallbackModule(CallbackBase):
             self._display.display(text)
             return
         self._display.display("%s%s" % (host, " (%s)" % label if label else ""), color=C.COLOR_HIGHLIGHT)
-        self._display.display(("(none)" if text is None else text) + "\n")
+        self._display.display("(none)" if text is None else text)
 
     def _plan(self, host, label, data, action):
         self.planned.add(host)
