@@ -993,7 +993,7 @@ def boot(app, params):
     call: each costs no extra round trip to the server. ``boot_changed`` is the app's own change."""
     proxy_booted = None
     if params.get("proxy_boot"):
-        proxy_booted = app.ensure_proxy(_proxy_boot.boot_args(params["proxy_boot"]))
+        proxy_booted = app.ensure_proxy(_proxy_boot.boot_args(params["proxy_boot"], app.spec.home))
     result = app.boot(pull=params.get("pull") or "missing",
                       check_service_label=params.get("check_service_label", True),
                       stop_stale=params.get("stop_stale", False), tag_latest=params.get("tag_latest", True))

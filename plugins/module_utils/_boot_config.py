@@ -7,8 +7,9 @@ it differs from Kamal's default and removed when it does not. Kamal (2.10+) pref
 and calls this deprecated; the files stay readable by Kamal's own ``proxy boot``.
 
 :func:`run_settings` reads them back as kamal.deploy's proxy ``run`` settings (ports, bind IPs, publish, log size,
-metrics port, debug, docker options); the image files name Kamal's kamal-proxy image, which our proxy (Caddy) does
-not run, so they are kept for Kamal only.
+metrics port, debug, docker options): a proxy boot without ``run`` uses them (``_proxy_boot.boot_args``), as Kamal's
+boot does without proxy.run. The image files name Kamal's kamal-proxy image, which our proxy (Caddy) does not run,
+so they are kept for Kamal only.
 
 Stdlib only: kamal_server runs it on the servers."""
 

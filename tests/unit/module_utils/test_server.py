@@ -123,3 +123,13 @@ def test_boot_config_files_read_back_as_our_proxy_run_settings():
     assert _boot_config.run_settings({}) is None
     unpublished = _boot_config.desired_files({"publish": False})
     assert _boot_config.run_settings({"options": unpublished["options"]})["publish"] is False
+
+
+def test_a_proxy_boot_without_run_takes_the_boot_config_files(tmp_path):
+    from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot  # pylint: disable=import-outside-toplevel
+    assert _proxy_boot.boot_args({"image": "p:1"}, str(tmp_path))["run"] is None
+    server(tmp_path).boot_config("set", {"http_port": 8080, "publish_host_ip": ["127.0.0.1"]})
+    run = _proxy_boot.boot_args({"image": "p:1"}, str(tmp_path))["run"]
+    assert (run["http_port"], run["https_port"], run["bind_ips"], run["publish"]) == (8080, 443, ["127.0.0.1"], True)
+    # deploy.yml's proxy.run (or kamal_proxy_run) wins over the files, as in Kamal.
+    assert _proxy_boot.boot_args({"image": "p:1", "run": {"http_port": 81}}, str(tmp_path))["run"] == {"http_port": 81}
