@@ -31,8 +31,8 @@ def test_a_read_only_command_prints_its_result_per_host_and_nothing_else(shown):
     cb, lines = shown
     cb.v2_runner_on_ok(result("vm1", Task("Resolve the command", "kamal.deploy.kamal_prepare"), {"changed": False}))
     cb.v2_runner_on_skipped(result("vm1", Task("Run the pre-connect hook", "ansible.builtin.include_role"), {}))
-    cb.v2_runner_item_on_ok(result("vm1", Task("Show the output", "ansible.builtin.debug"), {"msg": ["a  running", "b  exited"],
-                                                                                          "_ansible_item_label": "web"}))
+    shown_data = {"msg": ["a  running", "b  exited"], "_ansible_item_label": "web"}
+    cb.v2_runner_item_on_ok(result("vm1", Task("Show the output", "ansible.builtin.debug"), shown_data))
     cb.v2_runner_on_ok(result("vm1", Task("Show the deploy lock", "ansible.builtin.debug", run_once=True), {"msg": "There is no deploy lock"}))
     assert lines == ["vm1 (web)", "a  running\nb  exited", "There is no deploy lock"]
     cb.v2_playbook_on_stats(types.SimpleNamespace(processed={"vm1": 1}, failures={}, dark={}, changed={}))
