@@ -96,7 +96,7 @@ demo: collection lab
 	@$(call timed,demo) $(BIN)/python tests/lab/demo.py
 
 # Figures, not tests (BENCHMARKS.md): ours against the real Kamal 2.11 side by side on 1, 3 and 10 servers, the
-# floor, the overhead per host, zero downtime under load, 300 proxy switches under load, image delivery. The lab grows to 10 servers for
+# floor, the overhead per host, zero downtime under load, 300 proxy switches under load, image delivery, live progress on/off. The lab grows to 10 servers for
 # the table against Kamal (1, 3 and 10 servers in one run), then goes back to its default. bench-quick: 1 and 3 servers only, in a few minutes.
 bench: collection lab
 	@$(call timed,bench) \
@@ -106,6 +106,7 @@ bench: collection lab
 	$(BIN)/python bench/zero_downtime.py && \
 	KAMAL_PROXY_TEST_SWITCHES=300 $(PYTEST) -q -s tests/integration/test_proxy.py -k switch_under_load && \
 	$(BIN)/python bench/delivery.py && \
+	$(BIN)/python bench/progress.py --mb 100 --runs 3 && \
 	$(LAB) up --servers 10 --no-extras && \
 	$(BIN)/python bench/vs_kamal.py --servers 1,3,10 --runs 5 --delays 0,7 --web; \
 	} || status=$$?; \

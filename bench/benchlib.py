@@ -11,8 +11,9 @@ sys.path.insert(0, os.path.join(REPO, "tests", "lab"))  # project.py: the lab's 
 
 
 def read_lab():
-    """build/lab/lab.json: servers, registries, SSH key and config."""
-    with open(os.path.join(REPO, "build", "lab", "lab.json"), encoding="utf-8") as f:
+    """build/lab/lab.json (or $KAMAL_LAB_STATE/lab.json, as the tests read it): servers, registries, SSH key and config."""
+    state = os.environ.get("KAMAL_LAB_STATE", os.path.join(REPO, "build", "lab"))
+    with open(os.path.join(state, "lab.json"), encoding="utf-8") as f:
         return json.load(f)
 
 

@@ -14,7 +14,7 @@ import sys
 
 from kamal_ansible import inventory as inventory_mod
 from kamal_ansible import remote
-from kamal_ansible.commands import BUILTIN, BY_PATH, COMMANDS, GLOBAL_OPTIONS, GROUPS, TOP_LEVEL, Playbook
+from kamal_ansible.commands import BUILTIN, BY_PATH, COMMANDS, GLOBAL_OPTIONS, GROUPS, TOP_LEVEL, Local, Playbook
 from kamal_ansible.errors import CliError
 from kamal_ansible.spec import Parser
 from kamal_ansible.tools import collection_version, tool
@@ -27,6 +27,7 @@ SOURCE_SUFFIXES = (".kamal.yml", ".kamal.yaml")
 # key=value is what ansible-playbook's -e splits safely; anything else goes as JSON.
 PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_.:,/@+%-]+$")
 VALUE_FLAGS = {flag for opt in GLOBAL_OPTIONS if opt.takes_value for flag in opt.flags}
+SSH_FAILED = 255  # ssh's own failures (it cannot connect, authenticate, ...); the remote command's status otherwise
 
 
 class Context:
@@ -108,6 +109,19 @@ def help_for(words):
         args, summary = BUILTIN[first]
         return "Usage:\n  %s %s%s\n\n%s\n" % (PROG, first, " " + args if args else "", summary)
     raise CliError('Could not find command "%s".' % first)
+
+
+def commands_markdown():
+    """docs/cli.md's command table, from the same data as the help (tests/unit/cli checks the doc holds it)."""
+    rows = ["| command | what it does | runs |", "|---|---|---|"]
+    for command in sorted(COMMANDS, key=lambda c: c.path):
+        usage = ("%s %s%s" % (PROG, command.name, " " + command.args if command.args else "")).replace("|", "\\|")
+        runs = command.runs.replace("CONFIG", DEFAULT_CONFIG).replace("|", "\\|")
+        rows.append("| `%s` | %s | %s |" % (usage, command.summary, runs))
+    for name in sorted(BUILTIN):
+        args, summary = BUILTIN[name]
+        rows.append("| `%s %s%s` | %s | %s |" % (PROG, name, " " + args if args else "", summary, "kamal-ansible itself"))
+    return "\n".join(rows) + "\n"
 
 
 # Parsing ---------------------------------------------------------------------------------------------------------
@@ -236,13 +250,28 @@ def inventory_plugins(env):
     return ",".join(["kamal.deploy.kamal"] + names)
 
 
+OUTPUT_CALLBACK = "kamal.deploy.kamal"
+
+
+def stdout_callback(args, env):
+    """Output a person reads (the collection's callback): each command's result, what changed, what failed, a plan.
+    Ansible's own output with -v (or KAMAL_ANSIBLE_OUTPUT=ansible), or the user's own ANSIBLE_STDOUT_CALLBACK."""
+    if args.verbose or env.get("ANSIBLE_STDOUT_CALLBACK") or env.get("KAMAL_ANSIBLE_OUTPUT", "").lower() == "ansible":
+        return None
+    return OUTPUT_CALLBACK
+
+
 def env_changes(args, env=None):
     """The destination reaches the inventory plugin as KAMAL_DESTINATION (its `destination` option's variable),
     with -i config/deploy.yml, so group_vars next to the config keep working; the inventory plugin is enabled."""
     changes = {}
-    plugins = inventory_plugins(os.environ if env is None else env)
+    env = os.environ if env is None else env
+    plugins = inventory_plugins(env)
     if plugins:
         changes["ANSIBLE_INVENTORY_ENABLED"] = plugins
+    callback = stdout_callback(args, env)
+    if callback:
+        changes["ANSIBLE_STDOUT_CALLBACK"] = callback
     if args.destination:
         changes["KAMAL_DESTINATION"] = args.destination
     if args.quiet:
@@ -379,6 +408,11 @@ def run(tokens, env=None, stdin=None, stdout=None, aliases=True):
     plan = command.build(args, ctx)
     if not confirmed(command, args, stdin, stdout):
         return 0
+    if isinstance(plan, Local):
+        if dry_run_requested(args, env):
+            stdout.write("# %s %s runs on the controller, in kamal-ansible itself (no ansible-playbook)\n" % (PROG, command.name))
+            return 0
+        return plan.function(args, ctx.env, stdout)
     if isinstance(plan, Playbook):
         argv, changes = playbook_argv(plan, args), env_changes(args, env)
     else:
@@ -388,7 +422,11 @@ def run(tokens, env=None, stdin=None, stdout=None, aliases=True):
         return 0
     argv[0] = tool(argv[0])
     stdout.flush()
-    return execute(argv, dict(env, **changes))
+    code = execute(argv, dict(env, **changes))
+    if code == SSH_FAILED and not isinstance(plan, Playbook):
+        raise CliError("could not reach %s over ssh (ssh exit %s): see ssh's message above; the host's SSH settings come "
+                       "from config/deploy.yml (ssh: user, port, keys, proxy)" % (plan.host, code))
+    return code
 
 
 def main(argv=None):

@@ -4,9 +4,9 @@ interactive ones, `ssh -t` to one host (see remote.py).
 Option names, short flags and one-line descriptions are Kamal 2.11's (`kamal help ...`)."""
 import dataclasses
 import secrets
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
-from kamal_ansible import remote
+from kamal_ansible import local, remote
 from kamal_ansible.errors import CliError
 from kamal_ansible.spec import Command, Opt
 
@@ -24,6 +24,12 @@ class Playbook:
 class Ssh:
     host: str
     command: str
+
+
+@dataclasses.dataclass
+class Local:
+    """A command that runs on the controller alone, in kamal-ansible itself (local.py): (args, env, out) -> status."""
+    function: Callable[..., int]
 
 
 GLOBAL_OPTIONS = (
@@ -115,9 +121,8 @@ def deploy_like(name, check=False):
 
 
 def build_rollback(args, ctx):
-    if not args.version_arg:
-        raise CliError('"kamal-ansible rollback" was called with no arguments\nUsage: "kamal-ansible rollback VERSION"')
-    return playbook("rollback", args, ctx, ("version", args.version_arg), version=False)
+    """Without VERSION the playbook chooses the newest version present on every targeted host (and says which)."""
+    return playbook("rollback", args, ctx, ("version", args.version_arg or args.version), version=False)
 
 
 def build_prune(kind):
@@ -272,6 +277,52 @@ def build_accessory_exec(args, ctx):
     return Playbook("accessory_exec", extra, limit(args, ctx), json_vars=True)
 
 
+# build, server, registry, proxy boot_config -----------------------------------------------------------------
+
+def build_build_push(args, ctx):
+    return playbook("build_push", args, ctx, ("output", args.output), ("no_cache", args.no_cache))
+
+
+def build_server_exec(args, ctx):
+    if not args.cmd:
+        raise CliError("No command provided. You must specify a command to execute.")
+    cmd = " ".join(args.cmd)
+    if args.interactive:
+        inventory = ctx.inventory()
+        host = remote.primary_host(inventory, split(args.hosts), split(args.roles))
+        return Ssh(host, cmd)
+    return Playbook("server_exec", common_vars(args) + [("cmd", cmd)], limit(args, ctx), json_vars=True)
+
+
+def build_registry(action):
+    def build(args, ctx):
+        return playbook("registry_" + action, args, ctx, ("skip_local", args.skip_local), ("skip_remote", args.skip_remote))
+    return build
+
+
+BOOT_CONFIG_ACTIONS = ("set", "get", "reset")
+
+
+def build_boot_config(args, ctx):
+    if args.subcommand not in BOOT_CONFIG_ACTIONS:
+        if not args.subcommand:
+            raise CliError('"kamal-ansible proxy boot_config" was called with no arguments\n'
+                           'Usage: "kamal-ansible proxy boot_config <set|get|reset>"')
+        raise CliError("Unknown boot_config subcommand %s" % args.subcommand)
+    extra = common_vars(args) + [("boot_config", args.subcommand)]
+    if args.subcommand == "set":
+        settings = {"publish": not args.no_publish, "publish_host_ip": args.publish_host_ip, "http_port": args.http_port,
+                    "https_port": args.https_port, "log_max_size": args.log_max_size, "registry": args.registry,
+                    "repository": args.repository, "image_version": args.image_version, "metrics_port": args.metrics_port,
+                    "debug": bool(args.debug), "docker_options": args.docker_options}
+        extra.append(("boot_settings", {key: value for key, value in settings.items() if value is not None}))
+    return Playbook("proxy_boot_config", extra, limit(args, ctx), json_vars=True)
+
+
+def local_command(function):
+    return lambda args, ctx: Local(function)
+
+
 # The table --------------------------------------------------------------------------------------------------
 
 LOG_OPTIONS = (SINCE, LINES, GREP, GREP_OPTIONS, FOLLOW, SKIP_TIMESTAMPS)
@@ -281,14 +332,40 @@ PB = "ansible-playbook -i CONFIG kamal.deploy."
 GROUPS = {
     "accessory": "Manage accessories (db/redis/search)",
     "app": "Manage application",
+    "build": "Build application image",
     "lock": "Manage the deploy lock",
     "proxy": "Manage kamal-proxy",
     "prune": "Prune old application images and containers",
+    "registry": "Login and -out of the image registry",
+    "secrets": "Helpers for extracting secrets",
+    "server": "Bootstrap servers with curl and Docker",
     "rollout": "Canary rollouts through the proxy (kamal.deploy's own: Kamal has none)",
 }
+SESSION = (Opt(("-L", "--skip-local"), "Skip local login"), Opt(("-R", "--skip-remote"), "Skip remote login"))
+LOCALLY = "on the controller, in kamal-ansible itself (no ansible-playbook)"
+BOOT_CONFIG_OPTIONS = (
+    Opt(("--no-publish",), "Do not publish the proxy ports on the host (Kamal's default: publish)"),
+    Opt(("--publish-host-ip",), "Host IP address to bind HTTP/HTTPS traffic to. Defaults to all interfaces",
+        metavar="PUBLISH_HOST_IP", append=True),
+    Opt(("--http-port",), "HTTP port to publish on the host", metavar="N", type=int, default_note="80"),
+    Opt(("--https-port",), "HTTPS port to publish on the host", metavar="N", type=int, default_note="443"),
+    Opt(("--log-max-size",), "Max size of proxy logs", metavar="LOG_MAX_SIZE", default_note="10m"),
+    Opt(("--registry",), "Registry to use for the proxy image", metavar="REGISTRY"),
+    Opt(("--repository",), "Repository for the proxy image", metavar="REPOSITORY"),
+    Opt(("--image-version",), "Version of the proxy to run", metavar="IMAGE_VERSION"),
+    Opt(("--metrics-port",), "Port to report prometheus metrics on", metavar="N", type=int),
+    Opt(("--debug",), "Whether to run the proxy in debug mode", default_note="false"),
+    Opt(("--docker-options",), "Docker options to pass to the proxy container", metavar="option=value option2=value2",
+        array=True),
+)
 
 COMMANDS = [
     Command(("audit",), "Show audit log from servers", simple("audit"), runs=PB + "audit"),
+    Command(("config",), "Show combined config (secret values are never shown)", local_command(local.show_config),
+            runs="the resolved config/deploy.yml as `kamal config` prints it, " + LOCALLY),
+    Command(("details",), "Show details about all containers", simple("details"), runs=PB + "details"),
+    Command(("init",), "Create config stub in config/deploy.yml and secrets stub in .kamal", local_command(local.init),
+            runs="writes config/deploy.yml, .kamal/secrets and .kamal/hooks/*.sample where missing, " + LOCALLY),
     Command(("deploy",), "Deploy app to servers", deploy_like("deploy"), (SKIP_PUSH,),
             runs=PB + "deploy [-e version=V] [-e skip_push=true] [-e roles=R]"),
     Command(("plan",), "Show what deploy would change, changing nothing", deploy_like("deploy", check=True), (SKIP_PUSH,),
@@ -297,8 +374,9 @@ COMMANDS = [
             deploy_like("redeploy"), (SKIP_PUSH,), runs=PB + "redeploy"),
     Command(("remove",), "Remove kamal-proxy, app, accessories, and registry session from servers", build_remove,
             runs=PB + "remove -e confirm=true", destructive="This will remove all containers and images."),
-    Command(("rollback",), "Rollback app to VERSION", build_rollback, args="VERSION", positionals=(("version_arg", "?"),),
-            runs=PB + "rollback -e version=VERSION"),
+    Command(("rollback",), "Rollback app to VERSION", build_rollback, args="[VERSION]", positionals=(("version_arg", "?"),),
+            runs=PB + "rollback [-e version=VERSION] (without one: the newest version present on every targeted host "
+            "other than the running one, named before anything changes)"),
     Command(("setup",), "Setup all accessories, push the env, and deploy app to servers", deploy_like("setup"), (SKIP_PUSH,),
             runs=PB + "setup"),
 
@@ -329,6 +407,9 @@ COMMANDS = [
     Command(("app", "version"), "Show app version currently running on servers", simple("app_version"), runs=PB + "app_version"),
 
     Command(("proxy", "boot"), "Boot proxy on servers", simple("proxy_boot"), runs=PB + "proxy_boot"),
+    Command(("proxy", "boot_config"), "Manage kamal-proxy boot configuration", build_boot_config, BOOT_CONFIG_OPTIONS,
+            args="<set|get|reset>", positionals=(("subcommand", "?"),),
+            runs=PB + "proxy_boot_config -e '{\"boot_config\": \"set\", \"boot_settings\": {...}}'"),
     Command(("proxy", "details"), "Show details about proxy container from servers", simple("proxy_details"), runs=PB + "proxy_details"),
     Command(("proxy", "logs"), "Show log lines from proxy on servers", build_proxy_logs, LOG_OPTIONS,
             runs=PB + "proxy_logs; with -f: ssh -t to a proxy host"),
@@ -380,6 +461,42 @@ COMMANDS = [
             runs=PB + "lock_acquire -e '{\"message\": ...}'"),
     Command(("lock", "release"), "Release the deploy lock", simple("lock_release"), runs=PB + "lock_release"),
     Command(("lock", "status"), "Report lock status", simple("lock_status"), runs=PB + "lock_status"),
+
+    Command(("build", "push"), "Build and push app image to registry", build_build_push,
+            (Opt(("--output",), "Exported type for the build result: registry (build and push) or docker (build only)",
+                 metavar="export_type", default_note="registry"),
+             Opt(("--no-cache",), "Build without using Docker's build cache")),
+            runs=PB + "build_push [-e output=docker] [-e no_cache=true]"),
+    Command(("build", "pull"), "Pull app image from registry onto servers", simple("build_pull"), runs=PB + "build_pull"),
+    Command(("build", "create"), "Create a build setup", local_command(local.build_create),
+            runs="docker buildx create --name kamal-local-<driver> ... (Kamal's builder), " + LOCALLY),
+    Command(("build", "remove"), "Remove build setup", local_command(local.build_remove),
+            runs="docker buildx rm kamal-local-<driver>, " + LOCALLY),
+    Command(("build", "details"), "Show build setup", local_command(local.build_details),
+            runs="docker context ls; docker buildx ls, " + LOCALLY),
+
+    Command(("registry", "login"), "Log in to remote registry locally and remotely", build_registry("login"), SESSION,
+            runs=PB + "registry_login [-e skip_local=true] [-e skip_remote=true]"),
+    Command(("registry", "logout"), "Log out of remote registry locally and remotely", build_registry("logout"), SESSION,
+            runs=PB + "registry_logout [-e skip_local=true] [-e skip_remote=true]"),
+
+    Command(("secrets", "print"), "Print the secrets (for debugging)", local_command(local.secrets_print),
+            runs=".kamal/secrets read as a deploy reads them, " + LOCALLY),
+    Command(("secrets", "fetch"), "Fetch secrets from a vault", local_command(local.secrets_fetch),
+            (Opt(("-a", "--adapter"), "Which vault adapter to use", metavar="ADAPTER", required=True),
+             Opt(("--account",), "The account identifier or username", metavar="ACCOUNT"),
+             Opt(("--from",), "A vault or folder to fetch the secrets from", metavar="FROM", dest="from_"),
+             Opt(("--inline",), "Print the JSON shell-escaped (as inside a secrets file)")),
+            args="[SECRETS...]", positionals=(("secrets", "*"),), runs="the vault's CLI (op, bw, aws ...), " + LOCALLY),
+    Command(("secrets", "extract"), "Extract a single secret from the results of a fetch call", local_command(local.secrets_extract),
+            (Opt(("--inline",), "Print the value only (as inside a secrets file)"),),
+            args="NAME SECRETS", positionals=(("name", "?"), ("secrets_json", "?")), runs=LOCALLY),
+
+    Command(("server", "exec"), "Run a custom command on the server (use --help to show options)", build_server_exec,
+            (Opt(("-i", "--interactive"), "Run the command interactively (use for console/bash)", default_note="false"),),
+            args="[CMD...]", free_args=True,
+            runs=PB + "server_exec -e '{\"cmd\": ...}'; with -i: ssh -t to the primary host"),
+    Command(("server", "bootstrap"), "Set up Docker to run Kamal apps", simple("server_bootstrap"), runs=PB + "server_bootstrap"),
 
     Command(("prune", "all"), "Prune unused images and stopped containers", build_prune("all"),
             (Opt(("--retain",), "Number of containers to retain", metavar="N", type=int),), runs=PB + "prune -e prune=all"),

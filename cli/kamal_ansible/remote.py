@@ -9,12 +9,21 @@ import shlex
 from kamal_ansible.errors import CliError
 
 
+# An unreachable host fails in seconds (ssh's own default is the system's TCP timeout, minutes), and a
+# connection that dies during `logs -f` is noticed; options the user's ssh args set are left to them.
+CONNECT_OPTIONS = (("ConnectTimeout", "5"), ("ServerAliveInterval", "15"), ("ServerAliveCountMax", "3"))
+
+
 def ssh_argv(inventory, host, command):
     hostvars = inventory.hostvars.get(host, {})
     argv = ["ssh"]
     common = hostvars.get("ansible_ssh_common_args")
     if common:
         argv += shlex.split(common)
+    given = " ".join(argv).lower()
+    for option, value in CONNECT_OPTIONS:
+        if option.lower() not in given:
+            argv += ["-o", "%s=%s" % (option, value)]
     if hostvars.get("ansible_ssh_private_key_file"):
         argv += ["-i", str(hostvars["ansible_ssh_private_key_file"])]
     argv.append("-t")
@@ -44,6 +53,16 @@ def app_target(inventory, hosts=None, roles=None):
             if host in role["hosts"]:
                 return host, role
     raise CliError("No app host matches the given --hosts/--roles")
+
+
+def primary_host(inventory, hosts=None, roles=None):
+    """Kamal's primary host after the filters (`server exec -i`): the first -h host, else the first host of the
+    first -r role, else the config's primary host."""
+    if hosts:
+        return inventory.match_hosts(hosts)[0]
+    if roles:
+        return inventory.match_roles(roles)[0]["hosts"][0]
+    return inventory.kamal.get("primary_host") or inventory.all_hosts[0]
 
 
 def accessory_host(inventory, accessory, hosts=None, roles=None):

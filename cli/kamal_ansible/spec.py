@@ -14,6 +14,7 @@ class Opt:
     dest: Optional[str] = None
     required: bool = False
     append: bool = False
+    array: bool = False                 # Thor's array option: the words after it, up to the next option
     default_note: Optional[str] = None  # printed as Thor's "# Default: ..."
     type: Callable = str
 
@@ -30,6 +31,8 @@ class Opt:
         if self.takes_value:
             kwargs.update(metavar=self.metavar, type=self.type, required=self.required)
             kwargs["action"] = "append" if self.append else "store"
+            if self.array:
+                kwargs.update(action="extend", nargs="+")
         else:
             kwargs["action"] = "store_true"
         parser.add_argument(*self.flags, **kwargs)

@@ -18,6 +18,7 @@ from ansible_collections.kamal.deploy.plugins.plugin_utils.action import Planned
 class ActionModule(PlannedAction):
     MODULE = "kamal.deploy.kamal_accessory"
     SUBJECT = "name"
+    PROGRESS_COMMANDS = ("boot", "reboot")
 
     def command_of(self, args):
         # state: the module's alias of command

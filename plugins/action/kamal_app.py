@@ -18,6 +18,7 @@ from ansible_collections.kamal.deploy.plugins.plugin_utils.action import Planned
 class ActionModule(PlannedAction):
     MODULE = "kamal.deploy.kamal_app"
     SUBJECT = "role"
+    PROGRESS_COMMANDS = ("boot", "pull", "rollout_deploy")
 
     def planned_args(self, args, task_vars):
         run = self.resolved
@@ -32,6 +33,9 @@ class ActionModule(PlannedAction):
         proxy_boot = plan.proxy_boot(kamal, run, host, args["role"]) if command == "boot" else None
         if proxy_boot:
             planned["proxy_boot"] = proxy_boot
+        # A plan asks the registry for the version's image unless this run builds and pushes (or delivers) it first.
+        if self._task.check_mode:
+            planned["check_registry"] = not (run.get("builds") or run.get("delivers"))
         return planned
 
     def output(self, command, result):

@@ -23,6 +23,7 @@ ARGUMENT_SPEC = {
     "registry": {"type": "dict", "default": {}, "no_log": True},
     "secret_values": {"type": "dict", "default": {}, "no_log": True},
     "push": {"type": "bool", "default": True},
+    "no_cache": {"type": "bool", "default": False},
     "local_registry_image": {"type": "str", "default": "registry:3"},
 }
 
@@ -40,7 +41,7 @@ class ActionModule(ControllerAction):
         build = Build(service=args["service"], repository=args["repository"], version=args["version"],
                       latest_tag=args["latest_tag"], project_dir=args["project_dir"], builder=args["builder"],
                       registry=args["registry"], secret_values=args["secret_values"],
-                      local_registry_image=args["local_registry_image"], progress=display.display)
+                      local_registry_image=args["local_registry_image"], progress=display.display, no_cache=args["no_cache"])
         self.actions = build.actions  # what a build that fails half-way reports as done
         try:
             # A local registry (localhost:PORT) must run before the plan asks it what it has.

@@ -40,5 +40,7 @@ class ActionModule(ControllerAction):
             hosts.append((host, list(placed.get("roles") or []), fleet.last_app_result(host_vars)))
         rows = fleet.fleet_rows(hosts, args["version"])
         table = fleet.render(rows, args["command"], args["version"])
-        display.display(table)
+        # A plan (check mode) changed nothing: what each host runs is what it ran, and the failures say the rest.
+        if not self._task.check_mode:
+            display.display(table)
         return {"changed": False, "rows": rows, "msg": table}

@@ -52,6 +52,17 @@ options:
         type: str
 """
 
+    # extends_documentation_fragment: kamal.deploy.container.progress
+    PROGRESS = r"""
+options:
+  progress_file:
+    description:
+      - A file (relative to the SSH user's home) where a long pull or health wait writes how far it got, at most
+        twice a second, removed when the call ends. The action plugin names one and shows it while the call runs
+        for more than two seconds (C(-e kamal_progress=false) turns that off).
+    type: str
+"""
+
     # extends_documentation_fragment: kamal.deploy.container.audit
     AUDIT = r"""
 options:

@@ -362,6 +362,8 @@ class App(_container.ContainerManager):
         started_at = (new.attrs.get("State") or {}).get("StartedAt") if new is not None else None
 
         lap("run")
+        if new is not None:
+            self.progress.phase("health", container=name, timeout=spec.params.get("deploy_timeout", 30))
         health_info = self._wait_healthy(new, name, old_name if old is not None else None)
         lap("health")
         if spec.proxied:
@@ -373,6 +375,8 @@ class App(_container.ContainerManager):
         previous_latest = self._tag_latest(image) if tag_latest else None
         uptime_info = None
         if new is not None:
+            if spec.params.get("min_uptime"):
+                self.progress.phase("uptime", container=name, min_uptime=spec.params["min_uptime"])
             uptime_info = self._confirm_up(new, started_at, booted_at, old, image if tag_latest else None,
                                            previous_latest)
             lap("uptime")
@@ -811,6 +815,12 @@ class App(_container.ContainerManager):
                     self._do("rm -r %s" % full, shutil.rmtree, full, True)
         return self.result()
 
+    def pull(self):
+        """Kamal's ``build pull`` on this host: a fresh pull of the version's image (it must carry the service label)."""
+        image = self.ensure_app_image(pull="always")
+        return self.result(image=self.spec.image(), image_id=image.id if image is not None else None,
+                           version=self.spec.version)
+
     def details(self):
         rollout = self.proxy.rollout(self.spec.home, self.spec.route_name) if self.spec.proxied and self.proxy else None
         return self.result(containers=[self.summarize(c) for c in self.list_containers(ACTIVE_STATUSES)],
@@ -942,7 +952,7 @@ class App(_container.ContainerManager):
 PROXY_COMMANDS = ("maintenance", "live", "rollout_deploy", "rollout_set", "rollout_stop", "rollout")
 COMMANDS = ("boot", "start", "stop", "remove", "details", "containers", "images", "version", "versions", "logs",
             "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live", "rollout_deploy", "rollout_set",
-            "rollout_stop", "rollout")
+            "rollout_stop", "rollout", "pull")
 
 
 def run(app, params):
@@ -983,7 +993,7 @@ def boot(app, params):
     call: each costs no extra round trip to the server. ``boot_changed`` is the app's own change."""
     proxy_booted = None
     if params.get("proxy_boot"):
-        proxy_booted = app.ensure_proxy(_proxy_boot.boot_args(params["proxy_boot"]))
+        proxy_booted = app.ensure_proxy(_proxy_boot.boot_args(params["proxy_boot"], app.spec.home))
     result = app.boot(pull=params.get("pull") or "missing",
                       check_service_label=params.get("check_service_label", True),
                       stop_stale=params.get("stop_stale", False), tag_latest=params.get("tag_latest", True))
@@ -1016,6 +1026,7 @@ def audit_message(command, params, result):
         "remove": "Removed app container with version %s" % version,
         "exec": "Executed cmd '%s' on app version %s" % (params.get("exec_command"), version),
         "prune": "Pruned containers and images",
+        "pull": "Pulled image with version %s" % version,
         "maintenance": "Maintenance mode on",
         "live": "Maintenance mode off",
         "rollout_deploy": "Deployed app version %s as the rollout" % version,

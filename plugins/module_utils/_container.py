@@ -28,6 +28,7 @@ import shlex
 from ansible_collections.kamal.deploy.plugins.module_utils import _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _caddy
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _progress
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
@@ -526,6 +527,8 @@ class ContainerManager(_docker.Operations):
 
     Error = ContainerError
     PULL_ACTION = "docker pull"
+    image_plan = ()                 # what the images would need (check mode): on the host, pulled, does the registry have it
+    progress = _progress.NONE       # a long pull or wait, for the controller (set by the module)
 
     def __init__(self, client, spec, check_mode=False, proxy=None, random_hex=naming.random_hex):
         super().__init__(check_mode)
@@ -534,6 +537,7 @@ class ContainerManager(_docker.Operations):
         self.proxy = proxy
         self.random_hex = random_hex
         self._logged_in = False
+        self.image_plan = []
 
     def summarize(self, container):
         return summary(container)
@@ -566,25 +570,55 @@ class ContainerManager(_docker.Operations):
             current, mode = None, None
         if current == content and mode == 0o600:
             return False
-        self._do("write %s (mode 0600, %d key(s))" % (path, len(self.spec.secret_env())), write_private_file,
+        keys = ", ".join("%s=[masked]" % key for key in sorted(self.spec.secret_env()))
+        self._do("write %s (mode 0600, %d key(s)%s)" % (path, len(self.spec.secret_env()), ": " + keys if keys else ""), write_private_file,
                  path, content)
         return True
 
     def login(self):
-        """``docker login`` before a pull when the registry has credentials, once per module run."""
+        """``docker login`` before a pull when the registry has credentials, once per module run (in check mode too
+        when the plan asks the registry: a login changes nothing on the server, and bad credentials fail the plan)."""
         credentials = self.spec.registry()
         if credentials is None or self._logged_in:
             return
         self.actions.append(_registry.login_action(credentials))
-        if not self.check_mode:
+        if not self.check_mode or self.asks_registry:
             _registry.login(self.client, credentials, self.spec.host)
         self._logged_in = True
 
+    @property
+    def asks_registry(self):
+        return self.check_mode and bool(self.spec.params.get("check_registry", True))
+
+    def check_registry(self, ref):
+        """In check mode, for an image the host would pull: ``{"registry": "has it"}``, or the plan fails here, as the
+        run would at its pull, naming the image, its registry and the host (``check_registry=false``: not asked,
+        when this run builds and pushes the image first)."""
+        if not self.asks_registry:
+            return {"registry": "not asked (this run pushes it first)"}
+        found, answer = _docker.registry_has(self.client, ref)
+        if not found:
+            registry, repository, tag = _docker.split_image(ref)
+            raise self.Error("%s has no image %s:%s (%s), and it is not on %s: the run would fail at its pull, before any "
+                             "change. Push that version first (a deploy without -P builds and pushes it), or deploy one the "
+                             "registry has." % (registry or "Docker Hub", repository, tag, answer, self.spec.host or "this server"),
+                             image_plan=list(self.image_plan) + [{"image": ref, "on_host": False, "pull": True,
+                                                                 "registry": "missing"}])
+        return {"registry": "has it"}
+
+    def result(self, **data):
+        data = super(ContainerManager, self).result(**data)
+        if self.image_plan and self.check_mode:
+            data.setdefault("image_plan", list(self.image_plan))
+        return data
+
     def ensure_image(self, ref, pull="missing"):
         """The image ``ref`` on this host. ``pull``: ``missing`` (as ``docker run`` pulls a missing image),
-        ``always`` (a fresh pull; Kamal's accessory reboot) or ``never``. None in check mode when not there."""
+        ``always`` (a fresh pull; Kamal's accessory reboot) or ``never``. None in check mode when not there; the
+        plan then asks the registry whether it has it (``check_registry``), as the pull would fail without it."""
         before = _docker.find_image(self.client, ref)
         if before is not None and pull != "always":
+            self.image_plan.append({"image": ref, "on_host": True, "pull": False})
             return before
         if before is None and pull == "never":
             raise self.Error("image %s is not on this host and pull is never" % ref)
@@ -593,9 +627,11 @@ class ContainerManager(_docker.Operations):
         if self.check_mode:
             if before is None:
                 self.changed = True
+            self.image_plan.append(dict(self.check_registry(ref), image=ref, on_host=before is not None, pull=True))
             return before
+        self.progress.phase("pull", image=ref)
         try:
-            image = _docker.pull_image(self.client, ref)
+            image = _docker.pull_image(self.client, ref, progress=self.progress.pull if self.progress is not _progress.NONE else None)
         except _docker.DockerError as exc:
             raise _docker.DockerError(str(exc) + _registry.pull_failure_hint(_docker.split_image(ref)[0], str(exc)))
         if before is None or before.id != image.id:

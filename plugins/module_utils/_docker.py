@@ -285,11 +285,24 @@ def find_image(client, reference):
         raise DockerError(error_message(exc, "inspecting image %s" % reference))
 
 
-def pull_image(client, reference):
-    """Pull ``reference``; the error names the image and the registry it came from."""
+def _pull_streamed(client, name, tag, progress):
+    """The engine's pull stream, each event passed to ``progress`` (bytes per layer); an error event raises."""
+    for event in client.api.pull(name, tag=tag, stream=True, decode=True):
+        if event.get("error"):
+            raise DockerError(event["error"])
+        progress(event)
+
+
+def pull_image(client, reference, progress=None):
+    """Pull ``reference``; the error names the image and the registry it came from. ``progress`` gets each event
+    of the pull (module_utils/_progress)."""
     registry, repository, tag = split_image(reference)
+    name = "%s/%s" % (registry, repository) if registry else repository
     try:
-        client.images.pull("%s/%s" % (registry, repository) if registry else repository, tag=tag)
+        if progress is None:
+            client.images.pull(name, tag=tag)
+        else:
+            _pull_streamed(client, name, tag, progress)
     except Exception as exc:  # pylint: disable=broad-except
         where = registry or "Docker Hub"
         hint = ""
@@ -303,6 +316,22 @@ def pull_image(client, reference):
     if image is None:
         raise DockerError("pulled image %s from %s but the engine does not list it" % (reference, registry or "Docker Hub"))
     return image
+
+
+def registry_has(client, reference):
+    """Whether the image's registry has ``reference`` (asked through the engine, with the login it holds), without
+    pulling it: True, or False with the registry's answer when it has no such tag. A registry the engine cannot
+    ask (unreachable, refused credentials) is an error naming it."""
+    registry, repository, tag = split_image(reference)
+    try:
+        client.api.inspect_distribution(reference)
+        return True, None
+    except Exception as exc:  # pylint: disable=broad-except
+        text = error_message(exc)
+        lowered = text.lower()
+        if any(word in lowered for word in ("manifest unknown", "not found", "no such", "404")):
+            return False, text
+        raise DockerError("cannot ask %s whether it has %s:%s: %s" % (registry or "Docker Hub", repository, tag, text))
 
 
 def build_image(client, tag, dockerfile, buildargs=None, labels=None, pull=False):

@@ -152,6 +152,12 @@ def audit_log_path(service, destination=None):
     return "%s/%s-audit.log" % (RUN_DIRECTORY, service_with_destination(service, destination))
 
 
+def progress_file(service, destination, subject, run_id):
+    """``.kamal/progress/<service>[-<destination>]-<role or accessory>-<run id>.json``: how far a long module call got
+    (ours, not Kamal's; removed when the call ends)."""
+    return "%s/progress/%s-%s-%s.json" % (RUN_DIRECTORY, service_with_destination(service, destination), subject, run_id)
+
+
 def proxy_directory():
     return RUN_DIRECTORY + "/proxy"
 

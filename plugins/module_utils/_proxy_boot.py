@@ -11,6 +11,8 @@ its command needs the proxy at all.
 
 from __future__ import annotations
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _boot_config
+
 DEFAULT_IMAGE = "kamal-deploy/proxy:2.11"
 
 
@@ -45,6 +47,11 @@ def app_option_spec():
     return dict(type="dict", options=option_spec())
 
 
-def boot_args(params):
-    """The keyword arguments of ``_proxy.ProxyContainer.boot``/``reboot`` from a module's parameters."""
-    return {key: params.get(key) for key in option_spec()}
+def boot_args(params, home=None):
+    """The keyword arguments of ``_proxy.ProxyContainer.boot``/``reboot`` from a module's parameters. Without a
+    ``run`` (no proxy.run in deploy.yml, no kamal_proxy_run), the run settings Kamal's ``proxy boot_config set`` left
+    in ``home`` apply, as Kamal reads them (module_utils/_boot_config.py; four small reads, no round trip)."""
+    args = {key: params.get(key) for key in option_spec()}
+    if args.get("run") is None and home:
+        args["run"] = _boot_config.run_settings(_boot_config.read_files(home))
+    return args

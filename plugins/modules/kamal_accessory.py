@@ -39,6 +39,7 @@ extends_documentation_fragment:
   - kamal.deploy.container.registry
   - kamal.deploy.container.logs
   - kamal.deploy.container.audit
+  - kamal.deploy.container.progress
   - kamal.deploy.route.accessory
 options:
   command:
@@ -284,6 +285,7 @@ from ansible_collections.kamal.deploy.plugins.module_utils import _audit
 from ansible_collections.kamal.deploy.plugins.module_utils import _container
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils import _progress
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
@@ -325,6 +327,7 @@ def main():
         exec_command=dict(type="raw"),
         reuse=dict(type="bool", default=False),
         **_audit.option_spec(),
+        **_progress.option_spec(),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not _docker.HAS_DOCKER:
@@ -341,7 +344,11 @@ def main():
         # Only a proxied accessory pays for importing the proxy backend.
         proxy = _container.proxy_backend() if spec.proxied else None
         accessory = _accessory.Accessory(_docker.connect(), spec, check_mode=module.check_mode, proxy=proxy)
-        result = _accessory.run(accessory, params)
+        accessory.progress = _progress.for_params(params, spec.home)
+        try:
+            result = _accessory.run(accessory, params)
+        finally:
+            accessory.progress.close()
         for warning in result.pop("warnings_list", []):
             module.warn(warning)
         messages = _accessory.audit_messages(params["command"], params, result)

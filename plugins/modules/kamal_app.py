@@ -38,7 +38,8 @@ description:
   - Other commands are Kamal's C(app) subcommands for one host and role. They are C(start), C(stop),
     C(remove), C(details), C(containers), C(images), C(version), C(logs), C(exec), C(stale_containers),
     C(maintenance) and C(live). There are also C(prune) (retention per service and destination),
-    C(tag_latest) and C(versions) (the versions present as containers, for rollback).
+    C(tag_latest), C(versions) (the versions present as containers, for rollback) and C(pull) (Kamal's
+    C(build pull), a fresh pull of the version's image, which must carry the C(service) label).
   - Canary rollouts (kamal-proxy's C(rollout deploy|set|stop), which Kamal does not expose). O(command=rollout_deploy)
     boots O(version) next to the live container as the route's rollout target; it gets traffic only once healthy,
     and only its split's share. O(command=rollout_set) sets the split, O(rollout_percent) of the clients (kept on
@@ -54,6 +55,7 @@ extends_documentation_fragment:
   - kamal.deploy.container.registry
   - kamal.deploy.container.logs
   - kamal.deploy.container.audit
+  - kamal.deploy.container.progress
   - kamal.deploy.route
 requirements:
   - Docker SDK for Python (Debian C(python3-docker)) 5.0 or later on the server
@@ -63,7 +65,8 @@ options:
     type: str
     default: boot
     choices: [boot, start, stop, remove, details, containers, images, version, versions, logs, exec,
-              stale_containers, prune, tag_latest, maintenance, live, rollout_deploy, rollout_set, rollout_stop, rollout]
+              stale_containers, prune, tag_latest, maintenance, live, rollout_deploy, rollout_set, rollout_stop, rollout,
+              pull]
   service:
     description: The Kamal C(service) name.
     type: str
@@ -238,6 +241,14 @@ options:
         removing stopped containers beyond O(retain_containers) for this service and destination, and unused images.
     type: bool
     default: false
+  check_registry:
+    description:
+      - In check mode, when the version's image is not on the host, ask its registry whether it has it (through the
+        engine, after the login) and fail as the pull would when it does not. The plan lists what it found in
+        RV(image_plan).
+      - The action sets it to false when the run builds and pushes (or delivers) the image before the boot.
+    type: bool
+    default: true
 attributes:
   check_mode:
     description: Can run in check mode and return the planned operations without changing anything.
@@ -422,15 +433,32 @@ promoted:
   description: True when O(command=boot) made the rollout container of its version the live one.
   returned: with O(command=boot) when it promoted a rollout
   type: bool
+image_plan:
+  description:
+    - In check mode, each image the call needs, whether it is on the host, would be pulled, and what its registry
+      said (C(has it), or not asked when the run pushes it first).
+  returned: in check mode, when an image is involved
+  type: list
+  elements: dict
+image:
+  description: The image pulled (C(<image>:<version>)).
+  returned: with O(command=pull)
+  type: str
+image_id:
+  description: Its ID on the host (null in check mode when it is not there yet).
+  returned: with O(command=pull)
+  type: str
 """
 
 import socket
+import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit, _container
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils import _progress
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
@@ -454,8 +482,13 @@ class AppManager:
         # Only a call that routes or boots the proxy pays for importing its backend.
         needs_proxy = spec.proxied or self.params.get("proxy_boot") or self.params["command"] in _app.PROXY_COMMANDS
         proxy = _container.proxy_backend() if needs_proxy else None
-        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=proxy)
-        result = _app.run(self.app, self.params)
+        progress = _progress.for_params(self.params, spec.home)
+        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=proxy, sleep=progress.sleeping(time.sleep))
+        self.app.progress = progress
+        try:
+            result = _app.run(self.app, self.params)
+        finally:
+            progress.close()
         for warning in (result.get("proxy_boot") or {}).pop("warnings", []):
             self.module.warn(warning)
         self.audit(result)
@@ -523,11 +556,13 @@ def main():
         **_audit.option_spec(),
         prune=dict(type="bool", default=False),
         proxy_boot=_proxy_boot.app_option_spec(),
+        check_registry=dict(type="bool", default=True),
+        **_progress.option_spec(),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("command", "boot", ("image",)), ("command", "rollout_deploy", ("image",)),
+        required_if=[("command", "boot", ("image",)), ("command", "rollout_deploy", ("image",)), ("command", "pull", ("image",)),
                      ("command", "exec", ("image", "exec_command")),
                      ("command", "images", ("image",)), ("command", "tag_latest", ("image",))],
     )

@@ -57,6 +57,10 @@ options:
     description: Push the image after building (false for C(--skip-push)-like runs that only build).
     type: bool
     default: true
+  no_cache:
+    description: Build without the builder's cache (C(kamal build push --no-cache)).
+    type: bool
+    default: false
   local_registry_image:
     description: The image of the local registry container (Distribution), for a C(localhost:PORT) registry.
     type: str

@@ -227,7 +227,7 @@ class KamalProxyManager:
             result = manager.remove(force=p["force"], keep_in_use=p["keep_in_use"])
         else:
             method = manager.boot if command == "boot" else manager.reboot
-            result = method(**_proxy_boot.boot_args(p))
+            result = method(**_proxy_boot.boot_args(p, self.home))
         for warning in result.pop("warnings"):
             self.module.warn(warning)
         self.results.update(result)

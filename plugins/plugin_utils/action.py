@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import functools
 
-from ansible.errors import AnsibleActionFail, AnsibleError
-from ansible.plugins.action import ActionBase
+import uuid
 
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError, failure
-from ansible_collections.kamal.deploy.plugins.plugin_utils import commands, plan
+from ansible_collections.kamal.deploy.plugins.plugin_utils import commands, plan, progress
 from ansible_collections.kamal.deploy.plugins.plugin_utils.payload_cache import CachedPayloads
+
+
+display = Display()
 
 
 def resolved_command(action, task_vars):
@@ -67,6 +75,7 @@ class PlannedAction(CachedPayloads, ActionBase):
 
     MODULE = None   # the module this action runs
     SUBJECT = None  # the task argument that names what the plan is for
+    PROGRESS_COMMANDS = ()  # the commands that may wait long on the server (a pull, a health wait): progress shown
 
     def command_of(self, args):
         return args.get("command", self.resolved.get("action", "boot"))
@@ -93,12 +102,26 @@ class PlannedAction(CachedPayloads, ActionBase):
             except plan.PlanError as e:
                 raise AnsibleActionFail(str(e)) from None
             args = dict(planned, **args)
-        result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
+        progress_file = self.progress_file(args, task_vars)
+        if progress_file:
+            args["progress_file"] = progress_file
+        label = "%s %s" % (task_vars.get("inventory_hostname"), args.get(self.SUBJECT) or "")
+        with progress.watching(self._connection, progress_file, label.strip(), display.display):
+            result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
         if not result.get("failed"):
             result["output"] = self.output(self.command_of(args), result)
         return result
 
     resolved = {}
+
+    def progress_file(self, args, task_vars):
+        """Where a long call writes how far it got (plugin_utils/progress.py), or None: only in a resolved command's
+        run, not in check mode, not for a command that never waits long, not with -e kamal_progress=false."""
+        if (not self.resolved or self._task.check_mode or self.command_of(args) not in self.PROGRESS_COMMANDS or "service" not in args
+                or not boolean(task_vars.get("kamal_progress", True), strict=False)):
+            return None
+        return naming.progress_file(args["service"], args.get("destination"), args.get(self.SUBJECT) or "call",
+                                    self.resolved.get("run_id") or uuid.uuid4().hex[:12])
 
     def secrets_resolved(self):
         """Commands that boot nothing read no secret: the plan then passes none."""

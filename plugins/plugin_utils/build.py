@@ -67,6 +67,60 @@ def is_local_registry(server):
     return bool(server) and (server == "localhost" or server.startswith("localhost:"))
 
 
+def refuse_unsupported(builder):
+    """The builder settings we cannot run, refused before anything is built (a plan fails on them too)."""
+    if builder.get("remote") or not builder.get("local", True):
+        raise BuildError("builder.remote: remote builders are not supported yet; build on a machine of the target arch "
+                         "or push a prebuilt image and deploy with skip_push")
+    if builder.get("pack"):
+        raise BuildError("builder.pack: buildpacks are not supported yet; build with a Dockerfile")
+
+
+class KamalBuilder:
+    """Kamal's named buildx builder for this config (`kamal build create|remove|details`): kamal-local-<driver>, or
+    kamal-local-registry-<driver> with a local registry; none for the docker driver. Our deploys build with
+    `docker buildx build --load` on the engine's current builder, so this builder is only made or removed for a
+    machine that also builds with Kamal."""
+
+    def __init__(self, builder, local_registry=False):
+        refuse_unsupported(builder)
+        self.driver = builder.get("driver") or "docker-container"
+        self.local_registry = local_registry
+
+    @property
+    def docker_driver(self):
+        return self.driver == "docker"
+
+    @property
+    def cloud(self):
+        return self.driver.startswith("cloud")
+
+    @property
+    def name(self):
+        if self.cloud:
+            return re.sub(r"[ /]", "-", self.driver)
+        return f"kamal-local-{'registry-' if self.local_registry else ''}{self.driver}"
+
+    def create_commands(self):
+        if self.docker_driver:
+            return []
+        if self.cloud:
+            return [["docker", "buildx", "create", "--driver", *self.driver.split()]]
+        options = ["--driver-opt", "network=host"] if self.local_registry else []
+        return [["docker", "buildx", "create", "--name", self.name, f"--driver={self.driver}", *options]]
+
+    def remove_commands(self):
+        return [] if self.docker_driver else [["docker", "buildx", "rm", self.name]]
+
+    @staticmethod
+    def info_commands():
+        return [["docker", "context", "ls"], ["docker", "buildx", "ls"]]
+
+    @staticmethod
+    def deploy_build_note():
+        return "docker buildx build --load on the engine's current builder (docker build without buildx), then docker push"
+
+
 class Build:
     """One build-and-push of ``repository:version`` for a service.
 
@@ -77,7 +131,8 @@ class Build:
 
     def __init__(self, *, service, repository, version, latest_tag, project_dir, builder, registry=None,
                  secret_values=None, runner=None, environ=None, clone_root=None, local_registry_image=None,
-                 sleep=None, progress=None):
+                 sleep=None, progress=None, no_cache=False):
+        self.no_cache = no_cache
         self.service, self.repository, self.version, self.latest_tag = service, repository, version, latest_tag
         self.project_dir = os.path.abspath(project_dir)
         self.builder = builder
@@ -240,17 +295,32 @@ class Build:
             return self.git_clone(), "."
         return self.project_dir, context
 
-    def build_command(self, build_dir, context, buildx):
+    def preflight(self):
+        """What the build would refuse, found without building or cloning (a plan fails on it, as the run would before
+        any change): a builder setting we cannot run, keys that need buildx where it is missing, a missing Dockerfile
+        (in a git build, in the commit that would be cloned)."""
+        context = self.builder.get("context")
+        if not self.builder.get("git_clone", context is None):
+            self.build_command(self.project_dir, context, self.buildx_available())
+            return
+        rc, top, err = self.run(["git", "-C", self.project_dir, "rev-parse", "--show-toplevel"])
+        if rc != 0:
+            raise BuildError(f"{self.project_dir} is not a git repository, and Kamal builds from a git clone of HEAD: "
+                             f"commit the app to git, or set `builder.context: .` to build the working tree ({err.strip()})")
+        dockerfile = self.builder.get("dockerfile") or "Dockerfile"
+        path = os.path.relpath(os.path.join(self.project_dir, dockerfile), top.strip())
+        if self.run(["git", "-C", top.strip(), "cat-file", "-e", f"HEAD:{path}"])[0] != 0:
+            raise BuildError(f"builder.dockerfile: {dockerfile} is not in the commit a build clones (HEAD of {top.strip()}) "
+                             "(Missing Dockerfile): commit it, or set builder.context to build the working tree")
+        self.build_command(self.project_dir, ".", self.buildx_available(), check_dockerfile=False)
+
+    def build_command(self, build_dir, context, buildx, check_dockerfile=True):
         b = self.builder
         arches = b.get("arch") or []
         if isinstance(arches, str):
             arches = [arches]
         foreign = [a for a in arches if a != local_arch()]
-        if b.get("remote") or not b.get("local", True):
-            raise BuildError("builder.remote: remote builders are not supported yet; build on a machine of the target arch "
-                             "or push a prebuilt image and deploy with skip_push")
-        if b.get("pack"):
-            raise BuildError("builder.pack: buildpacks are not supported yet; build with a Dockerfile")
+        refuse_unsupported(b)
         if not buildx:
             needs = [name for name, v in (("secrets", b.get("secrets")), ("ssh", b.get("ssh")), ("cache", b.get("cache")),
                                           ("provenance", b.get("provenance")), ("sbom", b.get("sbom"))) if v]
@@ -270,7 +340,7 @@ class Build:
         for name in b.get("secrets") or []:
             args += ["--secret", f"id={name}"]
         dockerfile = b.get("dockerfile") or "Dockerfile"
-        if not os.path.exists(os.path.join(build_dir, dockerfile)):
+        if check_dockerfile and not os.path.exists(os.path.join(build_dir, dockerfile)):
             raise BuildError(f"builder.dockerfile: {dockerfile} not found in {build_dir} (Missing Dockerfile)")
         args += ["--file", dockerfile]
         if b.get("target"):
@@ -280,6 +350,8 @@ class Build:
         for key in ("provenance", "sbom"):
             if b.get(key) is not None:
                 args += [f"--{key}", str(b[key]).lower()]
+        if self.no_cache:
+            args.append("--no-cache")
         args.append(context)
         return args
 
@@ -299,6 +371,8 @@ class Build:
     def execute(self, push=True, check_mode=False):
         """Build and push as needed. Returns {"changed", "built", "pushed", "image", "actions"}."""
         plan = self.plan(push)
+        if check_mode and plan["build"]:
+            self.preflight()
         if not check_mode:
             if plan["build"]:
                 self.build()

@@ -86,6 +86,18 @@ def _lock(sub, **kw):
     return command("lock " + sub, "lock", pre_connect=False, **kw)
 
 
+def _server(action, **kw):
+    """server exec, registry login|logout and proxy boot_config: kamal_server on each host (and, for a registry
+    session, the controller's docker CLI first). Named after the family they belong to in Kamal."""
+    family = kw.get("hook_command") or "server"
+    return command("%s %s" % (family, action), "server", action=action, **kw)
+
+
+# registry login|logout -L/-R: Kamal's --skip-local and --skip-remote.
+SESSION_OPTIONS = (opt("skip_local", kind="bool", default=False), opt("skip_remote", kind="bool", default=False))
+BOOT_CONFIG_ACTIONS = ("get", "set", "reset")
+
+
 TABLE = {c.name: c for c in (
     _deploy("deploy", proxy=True),
     _deploy("redeploy", skip_prune=True),
@@ -157,6 +169,22 @@ TABLE = {c.name: c for c in (
     _lock("release"),
     _lock("status"),
     command("audit", "audit", pre_connect=False, options=(opt("lines", kind="int", default=50),)),
+    # details: one play each for the proxy, the app and the accessories (the pre-connect hook runs once).
+    command("details proxy", "proxy", action="details", hook_subcommand="", scope="proxy"),
+    command("details app", "app", action="details", hook_subcommand="", pre_connect=False),
+    command("details accessories", "accessory", action="details", hook_subcommand="", scope="accessory", pre_connect=False),
+    # build push builds (and pushes) on the controller; build pull gets the version to each server as a deploy does
+    # (the local registry's forward or delivery over SSH first, then one kamal_app pull per host).
+    command("build push", "image", builds=True, needs_version=True, needs_secrets=True, hooks=("pre-build",), options=(
+        opt("output", kind="str", default="registry"), opt("no_cache", kind="bool", default=False))),
+    command("build pull", "app", action="pull", needs_version=True, needs_secrets=True, scope="host"),
+    _server("exec", options=(opt("cmd", to="exec_command", required=EXEC_COMMAND % ("server", "uptime", "")),)),
+    command("server bootstrap", "bootstrap", locked=True, hooks=("docker-setup",)),
+    _server("login", hook_command="registry", needs_secrets=True, options=SESSION_OPTIONS),
+    _server("logout", hook_command="registry", options=SESSION_OPTIONS),
+    _server("boot_config", hook_command="proxy", scope="proxy", options=(
+        opt("boot_config", kind="str", required="proxy boot_config needs what to do: -e boot_config=get|set|reset"),
+        opt("boot_settings", default={}))),
 )}
 
 # The proxy's settings (the proxy role's documented variables): name -> (user variable, default).
@@ -394,10 +422,15 @@ def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_pre
     resolved["delivers"] = bool(kamal.get("image_delivery") == "ssh" and cmd.needs_version and version)
     resolved["local_registry_forward"] = bool(registry.get("local") and kamal.get("image_delivery") != "ssh"
                                               and cmd.needs_version)
-    resolved["build"] = build_args(kamal, version, secret_values) if builds else None
-    # The prepare role's task files this run needs, in order: only locked commands build, deliver or forward.
+    resolved["build"] = build_args(kamal, version, secret_values, options) if builds else None
+    # The prepare role's task files this run needs, in order: only locked commands build, deliver or forward
+    # (and build push, pull, which do nothing else).
     resolved["image_steps"] = [step for step, needed in (("local_registry", resolved["local_registry_forward"]),
                                                          ("build", builds), ("deliver", resolved["delivers"])) if needed]
+    if cmd.flow == "image":
+        resolved["image_steps"] = ["build"] if builds else []
+    if cmd.flow == "server":
+        resolved.update(_server_placement(cmd, kamal, options))
     if resolved["local_registry_forward"]:
         resolved["local_registry"] = local_registry_forward(registry["local_port"], identity["controller_pid"], forward_dir)
     resolved.update(_placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit))
@@ -405,8 +438,12 @@ def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_pre
     # group), and the command role's one include: the image steps then the lock block (image.yml), the lock block
     # (locked.yml), each of which includes the work, or the work itself.
     resolved["work"] = work_step(cmd, resolved.get("boot_groups") or [], hooks)
+    if cmd.flow == "image" or (cmd.action == "pull" and resolved["delivers"]):
+        resolved["work"] = None  # build push, or a pull done by delivering over SSH: the image steps are all of it
+    # An unlocked command with image steps (build push, pull) runs them, then its work, from build.yml.
+    unlocked = {"role": COMMAND_ROLE, "tasks": "build.yml", "group": {}} if resolved["image_steps"] else resolved["work"]
     resolved["entry"] = ({"role": COMMAND_ROLE, "tasks": "image.yml" if resolved["image_steps"] else "locked.yml", "group": {}}
-                         if locked else resolved["work"])
+                         if locked else unlocked)
     if cmd.scope == "proxy" or cmd.flow == "deploy":
         overrides = {o.to: options[o.name] for o in cmd.options if o.setting and o.name in options}
         if cmd.name == "remove proxy":
@@ -415,6 +452,20 @@ def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_pre
         resolved["proxy_hosts"] = [h for h in play_hosts if h in (kamal.get("proxy_hosts") or [])]
         resolved["proxy_log_lines"] = int(proxy_settings(given, overrides)["log_lines"])
     return resolved
+
+
+def _server_placement(cmd, kamal, options):
+    """Where kamal_server runs: a registry session on the controller's docker CLI too (unless -L) and on the
+    servers (unless -R), as Kamal's registry login/logout; the others on the servers only."""
+    if cmd.action in ("login", "logout"):
+        if kamal["registry"].get("local"):
+            raise CommandError("Cannot use %s command with a local registry (%s): the servers pull from it through an SSH "
+                               "forward and need no session" % (cmd.action, kamal["registry"].get("server")))
+        return {"server_local": not options.get("skip_local"), "server_remote": not options.get("skip_remote")}
+    if cmd.action == "boot_config" and options.get("boot_config") not in BOOT_CONFIG_ACTIONS:
+        raise CommandError("Unknown boot_config subcommand %s: proxy boot_config takes get, set or reset"
+                           % options.get("boot_config"))
+    return {"server_local": False, "server_remote": True}
 
 
 def _placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit):
@@ -441,19 +492,24 @@ def _placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, l
             "boot_groups": boot_groups(kamal, play_hosts, hosts, boots, hooks)}
 
 
-def build_args(kamal, version, secrets):
+# build push --output: what we can give docker buildx (registry: build and push; docker: build into the local engine).
+BUILD_OUTPUTS = ("registry", "docker")
+
+
+def build_args(kamal, version, secrets, options=None):
     """kamal_build's arguments: the builder, the registry's credentials (from the config or its secrets) and
-    the builder's secrets."""
-    registry = kamal["registry"]
-    credentials = {"server": registry.get("server")}
-    for key in ("username", "password"):
-        value = registry.get(key) or secrets.get(registry.get(key + "_secret"))
-        if value:
-            credentials[key] = value
+    the builder's secrets; build push's --output and --no-cache (``options``)."""
+    options = options or {}
+    output = options.get("output") or "registry"
+    if output not in BUILD_OUTPUTS:
+        raise CommandError("build push --output=%s: kamal.deploy builds into the local engine and pushes from there, so "
+                           "--output takes registry (build and push) or docker (build only)" % output)
+    credentials = plan.registry_credentials(kamal["registry"], secrets)
     builder = kamal["builder"]
     return {"service": kamal["service"], "repository": kamal["repository"], "version": version,
             "latest_tag": kamal["latest_tag"], "project_dir": kamal["project_dir"], "builder": builder,
             "registry": credentials,
             "secret_values": {name: plan.secret_value(secrets, name, "builder/secrets") for name in builder.get("secrets") or []},
             # image_delivery: ssh (ours) builds here and streams the image to the servers: nothing to push.
-            "push": kamal.get("image_delivery") != "ssh"}
+            "push": kamal.get("image_delivery") != "ssh" and output == "registry",
+            "no_cache": bool(options.get("no_cache"))}

@@ -54,6 +54,16 @@ def registry_login(kamal, secrets, needs_secrets=True):
             "password": registry.get("password") or secrets.get(registry.get("password_secret"))}
 
 
+def registry_credentials(registry, secrets):
+    """The registry's server and the credentials given (values from the config, or of the secrets they name)."""
+    credentials = {"server": registry.get("server")}
+    for key in ("username", "password"):
+        value = registry.get(key) or secrets.get(registry.get(key + "_secret"))
+        if value:
+            credentials[key] = value
+    return credentials
+
+
 def route(proxy, secrets, where, unresolved_ok=False, salt=None, own_unresolved_ok=False):
     """A role's or accessory's proxy settings (the config model's Proxy) as the modules' ``proxy`` option: its
     route, with the certificate secrets' values in the route's certificate keys and x-kamal-deploy's secrets
@@ -280,4 +290,23 @@ def proxy_args(kamal, settings, read_file=_read_bytes):
         args["run"] = run
     if settings.get("acme"):
         args["acme"] = settings["acme"]
+    return args
+
+
+# kamal_server's own options, passed on from the resolved command when given.
+SERVER_COMMAND_OPTIONS = ("exec_command", "boot_config", "boot_settings")
+
+
+def server_args(kamal, host, command, secrets=None, performer=None, options=None):
+    """The kamal_server arguments on ``host``: the service, the audit's performer and, for a registry login or
+    logout, the registry (its credentials from the config or their secrets)."""
+    secrets, options = secrets or {}, options or {}
+    args = {"command": command, "service": kamal["service"], "host": host}
+    if kamal.get("destination"):
+        args["destination"] = kamal["destination"]
+    if performer:
+        args["performer"] = performer
+    if command in ("login", "logout"):
+        args["registry"] = registry_credentials(kamal["registry"], secrets)
+    args.update(_command_options(options, SERVER_COMMAND_OPTIONS))
     return args

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from ansible_collections.kamal.deploy.plugins.plugin_utils.config import KamalConfigError, load_config, load_raw_config
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config import KamalConfigError, load_config, load_raw_config, show_config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(os.path.dirname(HERE), "fixtures", "configs")
@@ -161,6 +161,17 @@ def test_kamal_config_matches(kamal_results, tmp_path, name, destination, env):
     raw = load_raw_config(config_file, destination=destination, environ=env)
     assert theirs["builder"] == raw["builder"]
     assert theirs.get("accessories") == raw.get("accessories")
+
+
+@pytest.mark.parametrize("name, destination, env", _cases())
+def test_kamal_ansible_config_prints_what_kamal_config_prints(kamal_results, tmp_path, name, destination, env):
+    """`kamal-ansible config` (show_config) prints the same text, line for line (no fixture has ssh.key_data, which
+    we print as [REDACTED])."""
+    config_file = _project(tmp_path, name)
+    result = kamal_results[(name, destination)]
+    assert result.returncode == 0, ANSI.sub("", result.stderr)
+    ours = show_config(load_config(config_file, destination=destination, version=VERSION, environ=env, project_dir=str(tmp_path)))
+    assert ours == result.stdout
 
 
 def _invalid_cases():

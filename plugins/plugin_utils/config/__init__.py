@@ -14,6 +14,7 @@ import os
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._errors import KamalConfigError
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._loader import load_raw
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config._show import kamal_config, show as show_config
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._model import (
     Accessory, Boot, Builder, Env, KamalConfig, Logging, Proxy, ProxyRun, Registry, Role, Ssh, build_config,
 )
@@ -22,7 +23,7 @@ from ansible_collections.kamal.deploy.plugins.plugin_utils.config._version impor
 
 __all__ = [
     "Accessory", "Boot", "Builder", "Env", "KamalConfig", "KamalConfigError", "Logging", "Proxy", "ProxyRun",
-    "Registry", "Role", "Ssh", "default_project_dir", "load_config", "load_raw_config",
+    "Registry", "Role", "Ssh", "default_project_dir", "kamal_config", "load_config", "load_raw_config", "show_config",
 ]
 
 

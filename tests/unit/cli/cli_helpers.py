@@ -34,6 +34,10 @@ def dry(*args, stdin=None):
     # Every playbook run enables the inventory plugin itself (no ansible.cfg needed); the rest is the command's own.
     if words[0] == "ansible-playbook" and "ANSIBLE_INVENTORY_ENABLED" not in os.environ:
         assert env.pop("ANSIBLE_INVENTORY_ENABLED") == cli.INVENTORY_PLUGINS
+    # ... and shows output a person reads (the collection's callback), unless -v asks for Ansible's own.
+    if (words[0] == "ansible-playbook" and "-v" not in words and "ANSIBLE_STDOUT_CALLBACK" not in os.environ
+            and os.environ.get("KAMAL_ANSIBLE_OUTPUT") != "ansible"):
+        assert env.pop("ANSIBLE_STDOUT_CALLBACK") == cli.OUTPUT_CALLBACK
     return env, words
 
 

@@ -46,7 +46,8 @@ def test_top_level_help_lists_every_command_with_a_description(project):
     code, out = kamal()
     assert code == 0 and out.startswith("Commands:\n")
     for name in ("accessory", "app", "audit", "deploy", "help [COMMAND]", "lock", "plan", "proxy", "prune", "redeploy",
-                 "remove", "rollback VERSION", "setup", "version"):
+                 "remove", "rollback [VERSION]", "setup", "version", "config", "details", "init", "build", "registry",
+                 "secrets", "server"):
         assert re.search(r"^  kamal-ansible %s +# \S" % re.escape(name), out, re.M), name
     assert "  -h, [--hosts=HOSTS]" in out and "  -d, [--destination=DESTINATION]" in out
     assert kamal("--help") == kamal("help") == (0, out)
@@ -105,7 +106,10 @@ def test_help_for_an_unknown_command_is_an_error(project):
 @pytest.mark.parametrize("args,message", [
     (["app", "restart"], 'Could not find command "restart".'),
     (["deploy", "--bogus"], '"kamal-ansible deploy" was called with arguments ["--bogus"]'),
-    (["rollback"], '"kamal-ansible rollback" was called with no arguments'),
+    (["proxy", "boot_config"], '"kamal-ansible proxy boot_config" was called with no arguments'),
+    (["proxy", "boot_config", "show"], "Unknown boot_config subcommand show"),
+    (["server", "exec"], "No command provided. You must specify a command to execute."),
+    (["secrets", "fetch", "x"], "the following arguments are required: -a/--adapter"),
     (["accessory", "boot"], '"kamal-ansible accessory boot" was called with no arguments'),
     (["app", "exec"], "No command provided. You must specify a command to execute."),
     (["app", "exec", "-i", "--detach", "bash"], "Detach is not compatible with interactive or reuse"),
@@ -189,3 +193,12 @@ def test_version_of_a_source_checkout_is_its_galaxy_yml(project, tmp_path, monke
     expected = re.search(r"^version: (\S+)", galaxy, re.M).group(1)
     monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", str(tmp_path / "dev"))
     assert kamal("version") == (0, expected + "\n")
+
+
+def test_docs_cli_md_lists_every_command_as_the_help_does():
+    with open(os.path.join(REPO, "docs", "cli.md"), encoding="utf-8") as f:
+        doc = f.read()
+    assert cli.commands_markdown() in doc, "docs/cli.md's table is out of date; it is:\n" + cli.commands_markdown()
+    for command in COMMANDS:
+        assert cli.help_for(list(command.path)).rstrip().endswith(
+            "Runs: " + command.runs.replace("CONFIG", cli.DEFAULT_CONFIG)), command.name

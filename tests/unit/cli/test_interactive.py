@@ -5,7 +5,9 @@ import pytest
 
 from cli_helpers import Terminal, dry
 
-SSH = ["ssh", "-F", "/keys/ssh_config", "-o", "ProxyJump=bastion.test", "-i", "/keys/id_ed25519", "-t", "-p", "2222"]
+# The host's own ssh settings, then a connect timeout and keepalives (an unreachable host fails in seconds).
+SSH = ["ssh", "-F", "/keys/ssh_config", "-o", "ProxyJump=bastion.test", "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=15",
+       "-o", "ServerAliveCountMax=3", "-i", "/keys/id_ed25519", "-t", "-p", "2222"]
 CURRENT_WEB = ("c=$(docker ps --latest --quiet --filter label=service=cliapp --filter label=destination= --filter label=role=web "
                "--filter status=running --filter status=restarting); "
                "[ -n \"$c\" ] || { echo 'No running cliapp-web container on 10.0.0.1' >&2; exit 1; }; ")

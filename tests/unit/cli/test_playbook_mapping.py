@@ -22,6 +22,18 @@ MAPPING = [
     (["setup", "-r", "web"], pb("setup", "-l", "web", "-e", "roles=web")),
     (["setup", "-P", "-H"], pb("setup", "-e", "skip_hooks=true", "-e", "skip_push=true")),
     (["rollback", "abc123"], pb("rollback", "-e", "version=abc123")),
+    (["rollback"], pb("rollback")),
+    (["rollback", "--version", "abc123"], pb("rollback", "-e", "version=abc123")),
+    (["details"], pb("details")),
+    (["details", "-r", "web"], pb("details", "-l", "web")),
+    # build, server, registry
+    (["build", "push"], pb("build_push")),
+    (["build", "push", "--output", "docker", "--no-cache"], pb("build_push", "-e", "output=docker", "-e", "no_cache=true")),
+    (["build", "pull", "--version", "v2"], pb("build_pull", "-e", "version=v2")),
+    (["server", "bootstrap", "-h", "10.0.0.3"], pb("server_bootstrap", "-l", "10.0.0.3")),
+    (["registry", "login"], pb("registry_login")),
+    (["registry", "login", "-L"], pb("registry_login", "-e", "skip_local=true")),
+    (["registry", "logout", "--skip-remote"], pb("registry_logout", "-e", "skip_remote=true")),
     (["plan"], pb("deploy", "--check", "--diff")),
     (["plan", "-P", "-r", "web"], pb("deploy", "-l", "web", "-e", "skip_push=true", "-e", "roles=web", "--check", "--diff")),
     (["audit"], pb("audit")),
@@ -121,6 +133,47 @@ def test_accessory_exec_passes_name_cmd_and_reuse(project):
     assert json.loads(argv[5])["cmd"] == "psql -c select 1"
 
 
+def test_server_exec_passes_the_command_line_as_json(project):
+    _env, argv = dry("server", "exec", "-p", "docker", "ps", "-a")
+    assert argv == PLAYBOOK + ["kamal.deploy.server_exec", "-l", "kamal_primary", "-e", json.dumps({"cmd": "docker ps -a"})]
+
+
+def test_server_exec_interactive_goes_over_ssh_to_the_primary_host(project):
+    _env, argv = dry("server", "exec", "-i", "htop", stdin=Terminal())
+    assert argv[0] == "ssh" and argv[-2:] == ["deploy@10.0.0.1", "htop"]
+    _env, argv = dry("server", "exec", "-i", "-h", "10.0.0.3", "htop", stdin=Terminal())
+    assert argv[-2:] == ["deploy@10.0.0.3", "htop"]
+
+
+BOOT_CONFIG = [
+    (["get"], {"boot_config": "get"}),
+    (["reset"], {"boot_config": "reset"}),
+    (["set", "--http-port", "8080", "--publish-host-ip", "127.0.0.1", "--publish-host-ip", "::1", "--metrics-port", "9000",
+      "--debug", "--docker-options", "sysctl=net.ipv4.ip_local_port_range=10000 60999", "label=x=y"],
+     {"boot_config": "set", "boot_settings": {"publish": True, "publish_host_ip": ["127.0.0.1", "::1"], "http_port": 8080,
+                                              "metrics_port": 9000, "debug": True,
+                                              "docker_options": ["sysctl=net.ipv4.ip_local_port_range=10000 60999", "label=x=y"]}}),
+    (["set", "--no-publish", "--image-version", "v0.9.3"],
+     {"boot_config": "set", "boot_settings": {"publish": False, "image_version": "v0.9.3", "debug": False}}),
+]
+
+
+@pytest.mark.parametrize("args,variables", BOOT_CONFIG, ids=[" ".join(a) for a, _vars in BOOT_CONFIG])
+def test_proxy_boot_config_passes_its_subcommand_and_settings(project, args, variables):
+    _env, argv = dry("proxy", "boot_config", *args)
+    assert argv[:4] == PLAYBOOK + ["kamal.deploy.proxy_boot_config"]
+    assert argv[4] == "-e" and json.loads(argv[5]) == variables and len(argv) == 6
+
+
+@pytest.mark.parametrize("args", [["config"], ["init"], ["secrets", "print"], ["secrets", "fetch", "-a", "test", "x"],
+                                  ["secrets", "extract", "x", "{}"], ["build", "create"], ["build", "remove"], ["build", "details"]])
+def test_controller_only_commands_start_no_ansible(project, args):
+    code, out = kamal("--dry-run", *args)
+    name = " ".join(args[:2] if args[0] in ("secrets", "build") else args[:1])
+    assert code == 0 and out == "# kamal-ansible %s runs on the controller, in kamal-ansible itself (no ansible-playbook)\n" % name
+    assert project.calls() == []
+
+
 TARGETS = [
     (["-h", "10.0.0.1,10.0.0.2"], ["-l", "10.0.0.1,10.0.0.2"]),
     (["--hosts=10.0.0.*"], ["-l", "10.0.0.*"]),
@@ -185,8 +238,8 @@ def test_odd_extra_var_values_go_as_json_so_ansible_reads_them_whole(project):
 def test_dry_run_from_the_environment(project, monkeypatch):
     monkeypatch.setenv("KAMAL_ANSIBLE_DRY_RUN", "1")
     code, out = kamal("lock", "status")
-    assert code == 0 and out == "ANSIBLE_INVENTORY_ENABLED=%s ansible-playbook -i config/deploy.yml kamal.deploy.lock_status\n" % (
-        cli.INVENTORY_PLUGINS)
+    assert code == 0 and out == ("ANSIBLE_INVENTORY_ENABLED=%s ANSIBLE_STDOUT_CALLBACK=kamal.deploy.kamal "
+                                 "ansible-playbook -i config/deploy.yml kamal.deploy.lock_status\n" % cli.INVENTORY_PLUGINS)
     assert project.calls() == []
 
 
@@ -194,8 +247,18 @@ def test_confirmed_on_a_terminal_runs_with_confirm(project):
     code, out = kamal("--dry-run", "accessory", "remove", "db", stdin=Terminal("y\n"))
     question, _sep, command = out.partition(" [y, N] (N) ")
     assert code == 0 and question == "This will remove all containers, images and data directories for db. Are you sure?"
-    assert shlex.split(command) == ["ANSIBLE_INVENTORY_ENABLED=" + cli.INVENTORY_PLUGINS] + pb(
+    assert shlex.split(command) == ["ANSIBLE_INVENTORY_ENABLED=" + cli.INVENTORY_PLUGINS, "ANSIBLE_STDOUT_CALLBACK=" + cli.OUTPUT_CALLBACK] + pb(
         "accessory_remove", "-e", "accessory=db", "-e", "confirm=true")
+
+
+def test_output_is_the_collections_unless_verbose_or_the_user_chose_their_own(project, monkeypatch):
+    env, _argv = dry("-v", "audit")
+    assert "ANSIBLE_STDOUT_CALLBACK" not in env
+    monkeypatch.setenv("KAMAL_ANSIBLE_OUTPUT", "ansible")
+    assert "ANSIBLE_STDOUT_CALLBACK" not in dry("audit")[0]
+    monkeypatch.delenv("KAMAL_ANSIBLE_OUTPUT")
+    monkeypatch.setenv("ANSIBLE_STDOUT_CALLBACK", "yaml")
+    assert "ANSIBLE_STDOUT_CALLBACK" not in dry("audit")[0]
 
 
 def test_the_inventory_plugin_is_enabled_without_an_ansible_cfg_keeping_a_users_own_list():

@@ -176,7 +176,7 @@ class Engine:
         self.images = Images(self)
         self.api = types.SimpleNamespace(
             networks=lambda names=None: [{"Name": n} for n in self.network_names if n in (names or [n])],
-            containers=self._api_containers)
+            containers=self._api_containers, inspect_distribution=self._inspect_distribution)
         self.networks = types.SimpleNamespace(create=self._create_network)
 
     def _api_containers(self, all=False, filters=None):  # pylint: disable=redefined-builtin
@@ -186,6 +186,11 @@ class Engine:
     def _create_network(self, name, driver=None):
         self.calls.append(("network create", name))
         self.network_names.append(name)
+
+    def _inspect_distribution(self, ref):
+        if ref not in self.registry:
+            raise NotFound("manifest unknown")
+        return {}
 
     def login(self, username=None, password=None, registry=None, reauth=False):
         self.calls.append(("login", registry, username))
@@ -341,10 +346,18 @@ def test_boot_again_is_a_noop_same_container_same_start(engine, home):
 def test_check_mode_boot_plans_without_touching(engine, home):
     result = manager(engine, home, check_mode=True).boot()
     assert result["changed"] is True
-    assert engine.calls == [] and not os.path.exists(home)
+    # Only reads: the login (bad credentials fail the plan) before asking the registry whether it has the image.
+    assert engine.calls == [("login", "registry.test", "u")] and not os.path.exists(home)
+    assert result["image_plan"] == [{"image": IMAGE, "on_host": False, "pull": True, "registry": "has it"}]
     assert [a.split(" ")[0] for a in result["actions"]] == ["docker", "mkdir", "mkdir", "upload", "write", "docker",
                                                             "docker", "docker"]
     assert result["diff"]["before"] == {"container": None}
+
+
+def test_check_mode_boot_fails_when_the_registry_has_no_such_image(engine, home):
+    with pytest.raises(acc.AccessoryError, match="registry.test has no image postgres:16"):
+        manager(engine, home, check_mode=True, image="postgres:16").boot()
+    assert not os.path.exists(home)
 
 
 def test_boot_on_a_changed_spec_reports_the_keys_and_touches_nothing(engine, home):

@@ -144,7 +144,9 @@ def test_check_mode_plans_and_changes_nothing(world):
     world.run(readiness_delay=0)
     before = list(world.engine.calls)
     plan = world.run(check_mode=True, version="v2", readiness_delay=0)
-    assert world.engine.calls == before
+    # The only call is a question to the registry (it has the version: the pull would work).
+    assert world.engine.calls == before + [("inspect distribution", REPO + ":v2")]
+    assert plan["image_plan"] == [{"image": REPO + ":v2", "on_host": False, "pull": True, "registry": "has it"}]
     assert plan["changed"] is True
     assert plan["actions"][0] == "docker pull %s:v2" % REPO
     assert any(a.startswith("docker run --detach") and "app-web-v2" in a for a in plan["actions"])
@@ -163,7 +165,19 @@ def test_check_mode_on_an_up_to_date_role_is_not_changed(world):
 def test_check_mode_does_not_write_the_env_file(world):
     world.run(check_mode=True, readiness_delay=0, secret_env={"S": "x"})
     assert not os.path.exists(os.path.join(world.home, ".kamal/apps/app/env/roles/web.env"))
-    assert world.engine.calls == []
+    assert [call[0] for call in world.engine.calls] == ["inspect distribution"]
+
+
+def test_check_mode_fails_when_the_registry_has_no_such_version(world):
+    with pytest.raises(_app.AppError, match=r"registry.test has no image app:v9 \(.*manifest unknown.*\), and it is not on "):
+        world.run(check_mode=True, version="v9", readiness_delay=0)
+    assert [call[0] for call in world.engine.calls] == ["inspect distribution"]
+
+
+def test_check_mode_does_not_ask_the_registry_for_an_image_this_run_pushes(world):
+    plan = world.run(check_mode=True, version="v9", readiness_delay=0, check_registry=False)
+    assert world.engine.calls == [] and plan["changed"] is True
+    assert plan["image_plan"][0]["registry"].startswith("not asked")
 
 
 def test_stale_containers_are_stopped_before_boot(world):

@@ -280,6 +280,25 @@ class FakeAPI:
     def networks(self, names=None):
         return [{"Name": n} for n in self.engine.network_names if not names or n in names]
 
+    def inspect_distribution(self, ref):
+        """The registry's answer about ``ref`` (a plan asks it; nothing is pulled)."""
+        self.engine.calls.append(("inspect distribution", ref))
+        if ref not in self.engine.registry:
+            raise NotFound("manifest for %s not found: manifest unknown" % ref)
+        return {"Descriptor": {"digest": self.engine.registry[ref].id}}
+
+    def pull(self, repository, tag=None, stream=False, decode=False):
+        """The streamed pull: two layers' progress events, then the image is here."""
+        ref = "%s:%s" % (repository, tag)
+        self.engine.calls.append(("pull", ref))
+        if ref not in self.engine.registry:
+            yield {"error": "manifest for %s not found: manifest unknown" % ref}
+            return
+        for layer, total in (("l1", 60000000), ("l2", 40000000)):
+            yield {"id": layer, "status": "Downloading", "progressDetail": {"current": total // 2, "total": total}}
+            yield {"id": layer, "status": "Pull complete", "progressDetail": {}}
+        self.engine.set_tag(ref, self.engine.registry[ref])
+
     def containers(self, all=False, filters=None):  # pylint: disable=redefined-builtin
         import re
         pattern = re.compile((filters or {}).get("name", ".*"))

@@ -64,7 +64,7 @@ def test_env_file_is_written_private_once_and_only_planned_in_check_mode(engine,
     assert not os.path.exists(planned.spec.env_file)
     written = thing(engine, tmp_path)
     assert written.ensure_env_file() is True
-    assert written.actions == ["write %s (mode 0600, 1 key(s))" % written.spec.env_file]
+    assert written.actions == ["write %s (mode 0600, 1 key(s): PASSWORD=[masked])" % written.spec.env_file]
     with open(written.spec.env_file, encoding="utf-8") as handle:
         assert handle.read() == "PASSWORD=s3cr$t\\nline\n"  # Kamal's escaping: a newline as the two characters \n
     assert os.stat(written.spec.env_file).st_mode & 0o777 == 0o600

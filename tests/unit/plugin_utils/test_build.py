@@ -193,3 +193,67 @@ def test_the_runner_streams_lines_as_they_come_and_keeps_the_output():
     seen = []
     rc, out, err = Runner()(["sh", "-c", "echo 'Step 1/1 : FROM x'; echo oops >&2; exit 3"], on_line=seen.append)
     assert (rc, err) == (3, "") and seen == ["Step 1/1 : FROM x", "oops"] and "oops" in out
+
+
+def test_kamals_builder_names_and_commands():
+    from ansible_collections.kamal.deploy.plugins.plugin_utils.build import KamalBuilder
+    local = KamalBuilder({"arch": ["amd64"]})
+    assert local.name == "kamal-local-docker-container"
+    assert local.create_commands() == [["docker", "buildx", "create", "--name", "kamal-local-docker-container", "--driver=docker-container"]]
+    assert local.remove_commands() == [["docker", "buildx", "rm", "kamal-local-docker-container"]]
+    registry = KamalBuilder({"arch": ["amd64"]}, local_registry=True)
+    assert registry.create_commands()[0][-3:] == ["--driver=docker-container", "--driver-opt", "network=host"]
+    assert registry.name == "kamal-local-registry-docker-container"
+    docker = KamalBuilder({"arch": ["amd64"], "driver": "docker"})
+    assert docker.create_commands() == docker.remove_commands() == []
+    cloud = KamalBuilder({"arch": ["amd64"], "driver": "cloud org/builder"})
+    assert cloud.name == "cloud-org-builder" and cloud.create_commands() == [["docker", "buildx", "create", "--driver", "cloud", "org/builder"]]
+
+
+def test_no_cache_reaches_the_build_command(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    build = Build(service="app", repository="r/app", version="v1", latest_tag="latest", project_dir=str(tmp_path),
+                  builder={"arch": [], "context": "."}, no_cache=True)
+    assert "--no-cache" in build.build_command(str(tmp_path), ".", buildx=True)
+
+
+def test_a_plan_fails_on_a_missing_dockerfile_before_anything_is_built(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible_collections.kamal.deploy.plugins.plugin_utils.build.local_arch", lambda: "amd64")
+    runner = FakeRunner()
+    build = make(tmp_path, runner, builder={"dockerfile": "Dockerfile.production"})
+    with pytest.raises(BuildError, match=r"Dockerfile.production not found .*\(Missing Dockerfile\)"):
+        build.execute(check_mode=True)
+    assert not docker_calls(runner, "build") and not docker_calls(runner, "push")
+
+
+def test_a_plan_fails_on_a_builder_setting_we_cannot_run(tmp_path):
+    with pytest.raises(BuildError, match="builder.remote: remote builders are not supported"):
+        make(tmp_path, FakeRunner(), builder={"remote": "ssh://b.test"}).execute(check_mode=True)
+    with pytest.raises(BuildError, match="builder: secrets need docker buildx"):
+        make(tmp_path, FakeRunner(buildx=False), builder={"secrets": ["GH"]}).execute(check_mode=True)
+
+
+def test_a_plan_of_a_git_build_looks_for_the_dockerfile_in_the_commit_it_would_clone(tmp_path):
+    import subprocess  # pylint: disable=import-outside-toplevel
+    git = ["git", "-C", str(tmp_path), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    (tmp_path / "README").write_text("x\n")
+    subprocess.run(git + ["add", "README"], check=True)
+    subprocess.run(git + ["commit", "-qm", "x"], check=True)
+    build = make(tmp_path, RealGit(), builder={"git_clone": True, "context": None})  # Dockerfile written, not committed
+    with pytest.raises(BuildError, match=r"Dockerfile is not in the commit a build clones .*\(Missing Dockerfile\)"):
+        build.execute(check_mode=True)
+    subprocess.run(git + ["add", "Dockerfile"], check=True)
+    subprocess.run(git + ["commit", "-qm", "y"], check=True)
+    assert build.execute(check_mode=True)["built"]
+
+
+class RealGit(FakeRunner):
+    """git for real, docker from the table."""
+
+    def __call__(self, args, cwd=None, env=None, input_text=None):
+        if args[0] == "git":
+            import subprocess  # pylint: disable=import-outside-toplevel
+            res = subprocess.run(args, capture_output=True, text=True, check=False)
+            return res.returncode, res.stdout, res.stderr
+        return super().__call__(args, cwd, env, input_text)

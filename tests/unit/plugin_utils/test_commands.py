@@ -391,3 +391,85 @@ def test_the_proxy_boots_inside_the_first_proxied_role_boot_of_each_proxy_host(k
 def test_a_role_limit_to_the_unproxied_role_boots_no_proxy(kamal):
     run = resolve(kamal, "deploy", limit="workers")
     assert [plan.proxy_boot(kamal, run, host, "workers") for host in ("1.1.1.2", "1.1.1.4")] == [None, None]
+
+
+# build, server, registry, proxy boot_config, details -----------------------------------------------------------
+
+def test_build_push_builds_on_the_controller_and_nothing_else(kamal):
+    run = resolve(kamal, "build push", {"version": "v9"})
+    assert (run["entry"]["tasks"], run["image_steps"], run["work"], run["locked"]) == ("build.yml", ["build"], None, False)
+    assert run["build"]["version"] == "v9" and run["build"]["push"] is True and run["build"]["no_cache"] is False
+    assert run["hooks"] == [] and resolve(kamal, "build push", {"version": "v9"}, hooks=("pre-build",))["hooks"] == ["pre-build"]
+    docker = resolve(kamal, "build push", {"version": "v9", "output": "docker", "no_cache": "true"})["build"]
+    assert (docker["push"], docker["no_cache"]) == (False, True)
+    with pytest.raises(commands.CommandError, match="--output takes registry .* or docker"):
+        resolve(kamal, "build push", {"version": "v9", "output": "tar"})
+
+
+def test_build_pull_is_a_kamal_app_pull_once_per_host(kamal):
+    run = resolve(kamal, "build pull", {"version": "v9"})
+    assert (run["entry"], run["action"], run["scope"], run["image_steps"]) == (run["work"], "pull", "host", [])
+    assert (run["work"]["role"], run["work"]["tasks"]) == ("kamal.deploy.app", "output.yml")
+    assert run["hosts"]["1.1.1.2"]["primary"] == ["web"] and run["hosts"]["1.1.1.2"]["others"] == []
+    assert run["secrets"]["REG_PW"] == "pw"  # the login before the pull
+
+
+def test_build_pull_with_ssh_delivery_is_the_delivery(tmp_path):
+    kamal = load(tmp_path, CONFIG + "x-kamal-deploy: {image_delivery: ssh}\n")
+    run = resolve(kamal, "build pull", {"version": "v9"})
+    assert (run["entry"]["tasks"], run["image_steps"], run["work"]) == ("build.yml", ["deliver"], None)
+
+
+def test_server_exec_runs_on_the_servers_with_its_command(kamal):
+    run = resolve(kamal, "server exec", {"cmd": "uptime"})
+    assert (run["flow"], run["entry"]["tasks"], run["server_local"], run["server_remote"]) == ("server", "server.yml", False, True)
+    assert run["options"] == {"exec_command": "uptime"} and run["hook_command"] == "server"
+    with pytest.raises(commands.CommandError, match="server exec needs a command"):
+        resolve(kamal, "server exec")
+
+
+@pytest.mark.parametrize("given, local, remote", [
+    ({}, True, True), ({"skip_local": True}, False, True), ({"skip_remote": "true"}, True, False)])
+def test_registry_login_and_logout_run_locally_and_remotely_unless_skipped(kamal, given, local, remote):
+    for action in ("login", "logout"):
+        run = resolve(kamal, "registry " + action, given)
+        assert (run["action"], run["server_local"], run["server_remote"]) == (action, local, remote)
+        assert run["hook_command"] == "registry"
+    assert resolve(kamal, "registry login")["secrets"]["REG_PW"] == "pw"
+    assert resolve(kamal, "registry logout")["secrets"] == {}
+
+
+def test_registry_login_refuses_a_local_registry(tmp_path):
+    kamal = load(tmp_path, CONFIG.replace("registry: {server: r.test, username: u, password: [REG_PW]}", "registry: {server: localhost:5555}"))
+    with pytest.raises(commands.CommandError, match="Cannot use login command with a local registry"):
+        resolve(kamal, "registry login")
+
+
+def test_proxy_boot_config_takes_get_set_or_reset(kamal):
+    run = resolve(kamal, "proxy boot_config", {"boot_config": "set", "boot_settings": {"http_port": 8080}})
+    assert run["options"] == {"boot_config": "set", "boot_settings": {"http_port": 8080}}
+    assert (run["hook_command"], run["hook_subcommand"], run["scope"]) == ("proxy", "boot_config", "proxy")
+    with pytest.raises(commands.CommandError, match="Unknown boot_config subcommand show"):
+        resolve(kamal, "proxy boot_config", {"boot_config": "show"})
+    with pytest.raises(commands.CommandError, match="boot_config=get"):
+        resolve(kamal, "proxy boot_config")
+
+
+def test_server_bootstrap_is_locked_and_ends_with_docker_setup(kamal):
+    run = resolve(kamal, "server bootstrap", hooks=("docker-setup", "pre-connect"))
+    assert (run["entry"]["tasks"], run["work"]["tasks"], run["hooks"]) == ("locked.yml", "bootstrap.yml", ["pre-connect", "docker-setup"])
+
+
+def test_details_runs_pre_connect_once_for_its_three_plays(kamal):
+    hooks = ("pre-connect",)
+    assert [resolve(kamal, name, hooks=hooks)["hooks"] for name in ("details proxy", "details app", "details accessories")] == [
+        ["pre-connect"], [], []]
+    assert resolve(kamal, "details accessories")["hosts"]["1.1.1.4"]["accessories"] == ["db"]
+
+
+def test_server_args_carry_the_registry_credentials_for_a_session(kamal):
+    args = plan.server_args(kamal, "1.1.1.1", "login", secrets={"REG_PW": "pw"}, performer="me",
+                            options={"exec_command": "ignored-for-login-but-passed"})
+    assert args["registry"] == {"server": "r.test", "username": "u", "password": "pw"}
+    assert (args["service"], args["host"], args["performer"]) == ("app", "1.1.1.1", "me")
+    assert "registry" not in plan.server_args(kamal, "1.1.1.1", "exec", options={"exec_command": "uptime"})

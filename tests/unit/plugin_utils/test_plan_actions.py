@@ -68,6 +68,8 @@ def test_the_accessory_action_passes_the_plan_for_its_host(tmp_path):
                  "kamal_plan_run": {"action": "boot", "needs_secrets": False, "options": {"force": True}}}
     _result, name, args = run_action(kamal_accessory.ActionModule, {"command": "reboot", "service": "app", "name": "mirror"}, task_vars)
     assert name == "kamal.deploy.kamal_accessory"
+    # A reboot pulls: the call writes how far it got there, for the controller (plugin_utils/progress.py).
+    assert args.pop("progress_file").startswith(".kamal/progress/app-mirror-")
     assert args == plan.accessory_args(kamal, "mirror", "1.1.1.1", "reboot", needs_secrets=False, options={"force": True})
 
 
