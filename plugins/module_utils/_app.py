@@ -23,6 +23,7 @@ import shlex
 import shutil
 import time
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _assets
 from ansible_collections.kamal.deploy.plugins.module_utils import _container
 from ansible_collections.kamal.deploy.plugins.module_utils._container import ACTIVE_STATUSES, SPEC_LABEL
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
@@ -57,6 +58,13 @@ class RoleSpec(_container.ContainerSpec):
         self.where = "the role %s" % self.role
         self.prefix = naming.container_prefix(self.service, self.role, self.destination)
         self.route_name = naming.proxy_service_name(self.service, self.role, self.destination)
+        self.asset_path = params.get("asset_path") or None
+        self.asset_path_options = params.get("asset_path_options") or None
+
+    @property
+    def assets(self):
+        """Kamal bridges assets only for a role behind the proxy."""
+        return bool(self.asset_path) and self.proxied
 
     # names
     def container_name(self, version=None):
@@ -120,7 +128,9 @@ class RoleSpec(_container.ContainerSpec):
             "environment": ["%s=%s" % pair for pair in env],
             "log_config": _container.log_config(self.params.get("logging"), merges["log.driver"],
                                                 merges["log.options"], self.environ),
-            "volumes": self.volumes() + merges["volumes"],
+            # The asset volume is the booted container's only (Kamal's exec containers do without).
+            "volumes": self.volumes() + ([_assets.volume(self, version)] if kamal_env and self.assets else [])
+            + merges["volumes"],
             "labels": labels,
             "network": self.network,
             "restart_policy": restart,
@@ -347,6 +357,11 @@ class App(_container.ContainerManager):
 
         old = current
         old_name = old.name if old is not None else None
+        assets = _assets.AssetBridge(self) if spec.assets else None
+        if assets is not None:
+            # Before anything runs: the serving container gets the new files too, the new one the old files.
+            assets.prepare(spec.version_of(old_name) if old is not None else None)
+            lap("assets")
         clashing = self.container(name)
         if clashing is not None:
             renamed = spec.container_name(naming.replaced_version(spec.version, self.random_hex(8)))
@@ -381,6 +396,8 @@ class App(_container.ContainerManager):
             lap("route")
         if old is not None:
             self.stop_container(old, spec.stop_timeout(), name=old_name)
+            if assets is not None:
+                assets.clean_up(self._mounted())
             lap("stop_old")
         previous_latest = self._tag_latest(image) if tag_latest else None
         uptime_info = None
@@ -410,6 +427,12 @@ class App(_container.ContainerManager):
             else:
                 state["live_target"] = self.proxy.live_target(self.spec.home, self.spec.route_name)
         return state
+
+    def _mounted(self):
+        """Host paths the service's running containers mount (what asset clean-up must keep)."""
+        if self.check_mode:
+            return []
+        return _assets.mounted_paths(self.list_containers(ACTIVE_STATUSES, role=False))
 
     def _stop_stale(self, current):
         for container in self.list_containers(ACTIVE_STATUSES):

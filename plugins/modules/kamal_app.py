@@ -122,6 +122,19 @@ options:
   cmd:
     description: The role's C(cmd), a string (split like a shell would) or a list.
     type: raw
+  asset_path:
+    description:
+      - Kamal's asset bridging, for a role behind the proxy (O(proxy) set). The directory of the image that holds
+        its assets (C(/rails/public/assets)), from the role's or the root C(asset_path) of deploy.yml.
+      - A boot copies it out of the new image to C(.kamal/apps/<service>[-<destination>]/assets/extracted/<role>-<version>),
+        adds the previous version's files to it and the new files to the previous version's directory (nothing is
+        overwritten), and mounts C(.../assets/volumes/<role>-<version>) there. Pages of either version find their
+        assets on every container while the proxy switches and after. Other versions' directories go once the old
+        container stopped.
+    type: str
+  asset_path_options:
+    description: The mount options of the asset volume (C(ro)), what follows the first C(:) of C(asset_path) in deploy.yml.
+    type: str
   readiness_delay:
     description: Roles without the proxy and without a HEALTHCHECK pass when still running this many seconds after start.
     type: int
@@ -464,6 +477,8 @@ def main():
         labels=dict(type="dict", default={}),
         options=dict(type="dict", default={}),
         cmd=dict(type="raw"),
+        asset_path=dict(type="str"),
+        asset_path_options=dict(type="str"),
         proxy=_route.app_option_spec(),
         readiness_delay=dict(type="int", default=7),
         deploy_timeout=dict(type="int", default=30),

@@ -119,6 +119,10 @@ def app_args(kamal, role_name, host, command="boot", version=None, secrets=None,
         args["cmd"] = role["cmd"]
     if role.get("running_proxy"):
         args["proxy"] = route(role["proxy"], secrets, where)
+        if role.get("asset_path"):  # Kamal bridges assets for roles behind the proxy only
+            args["asset_path"] = role["asset_path"]
+            if role.get("asset_path_options"):
+                args["asset_path_options"] = role["asset_path_options"]
     if role.get("effective_stop_timeout"):
         args["stop_timeout"] = role["effective_stop_timeout"]
     args.update(_command_options(options, APP_COMMAND_OPTIONS))
