@@ -27,6 +27,7 @@ from ansible_collections.kamal.deploy.plugins.module_utils import _assets
 from ansible_collections.kamal.deploy.plugins.module_utils import _container
 from ansible_collections.kamal.deploy.plugins.module_utils._container import ACTIVE_STATUSES, SPEC_LABEL
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 
@@ -327,6 +328,7 @@ class App(_container.ContainerManager):
         image_id = image.id if image is not None else None
         lap("image")
         self.ensure_env_file()
+        self.ensure_error_pages()
         want_hash = spec.spec_hash(image_id) if image_id else None
         # In check mode a proxy boot of this call may have planned the network already: plan it once.
         if spec.network not in self.planned_networks and _docker.ensure_network(
@@ -398,6 +400,7 @@ class App(_container.ContainerManager):
             self.stop_container(old, spec.stop_timeout(), name=old_name)
             if assets is not None:
                 assets.clean_up(self._mounted())
+            self._clean_up_error_pages()
             lap("stop_old")
         previous_latest = self._tag_latest(image) if tag_latest else None
         uptime_info = None
@@ -427,6 +430,38 @@ class App(_container.ContainerManager):
             else:
                 state["live_target"] = self.proxy.live_target(self.spec.home, self.spec.route_name)
         return state
+
+    # -- the app's error pages (error_pages_path)
+    def error_pages_directory(self, version=None):
+        spec = self.spec
+        base = os.path.join(spec.home, naming.proxy_error_pages_directory(spec.service, spec.destination))
+        return os.path.join(base, version) if version else base
+
+    def ensure_error_pages(self):
+        """Kamal's upload of the version's pages to ``.kamal/proxy/apps-config/<svc[-dest]>/error_pages/<version>/``
+        (directories 0700); a role behind the proxy then answers the proxy's errors with them (route_to)."""
+        pages = self.spec.params.get("error_pages") or {}
+        if self.spec.proxied:
+            self.error_pages = pages  # none given: the route has no pages of its own (any earlier ones go)
+        directory = self.error_pages_directory(self.spec.version)
+        for name, content in sorted(pages.items()):
+            path = os.path.join(directory, name)
+            try:
+                with open(path, "r", encoding="utf-8") as handle:
+                    current = handle.read()
+            except (IOError, OSError, UnicodeDecodeError):
+                current = None
+            if current != content:
+                self._do("write %s" % path, _files.write_atomic, path, content, 0o600, 0o700)
+
+    def _clean_up_error_pages(self):
+        """The other versions' pages go once the old container stopped (Kamal's clean_up_error_pages)."""
+        if not self.spec.params.get("error_pages"):
+            return
+        base = self.error_pages_directory()
+        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            if name != self.spec.version:
+                self._do("rm -rf %s" % os.path.join(base, name), shutil.rmtree, os.path.join(base, name), True)
 
     def _mounted(self):
         """Host paths the service's running containers mount (what asset clean-up must keep)."""

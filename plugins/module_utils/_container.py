@@ -534,6 +534,7 @@ class ContainerManager(_docker.Operations):
         self.proxy = proxy
         self.random_hex = random_hex
         self._logged_in = False
+        self.error_pages = None  # name -> template for the proxy's error answers (None: leave them as they are)
 
     def summarize(self, container):
         return summary(container)
@@ -671,7 +672,9 @@ class ContainerManager(_docker.Operations):
         proxy = self._need_proxy()
         spec = self.spec
         home, name = spec.home, spec.route_name
-        info = {"ensure": proxy.ensure_route(home, spec.route(), check_mode=self.check_mode)}
+        # The app's own error pages go with the route only when the command sets them (a boot).
+        extra = {"error_pages": self.error_pages} if self.error_pages is not None else {}
+        info = {"ensure": proxy.ensure_route(home, spec.route(), check_mode=self.check_mode, **extra)}
         if info["ensure"].get("changed"):
             self.actions.append("proxy ensure route %s" % name)
             self.changed = True

@@ -132,6 +132,16 @@ options:
         assets on every container while the proxy switches and after. Other versions' directories go once the old
         container stopped.
     type: str
+  error_pages:
+    description:
+      - With O(command=boot), the app's own error pages (Kamal's C(error_pages_path)), file name (C(503.html))
+        to content. They are written to C(.kamal/proxy/apps-config/<service>[-<destination>]/error_pages/<version>/)
+        (the other versions' go once the old container stopped) and, for a role behind the proxy, the proxy answers
+        the errors it makes for the route (502 when the app does not answer, 504, the 503 of maintenance with its
+        message where the page says C({{ .Message }})) with them. A boot without them removes the route's pages.
+      - Kamal's pages are Go templates; C({{ .Message }}), C({{ if .Message }}), C({{ else }}), C({{ end }}) and
+        comments are rendered, anything else is refused.
+    type: dict
   asset_path_options:
     description: The mount options of the asset volume (C(ro)), what follows the first C(:) of C(asset_path) in deploy.yml.
     type: str
@@ -479,6 +489,7 @@ def main():
         cmd=dict(type="raw"),
         asset_path=dict(type="str"),
         asset_path_options=dict(type="str"),
+        error_pages=dict(type="dict"),
         proxy=_route.app_option_spec(),
         readiness_delay=dict(type="int", default=7),
         deploy_timeout=dict(type="int", default=30),

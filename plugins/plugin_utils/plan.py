@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _error_pages
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.plugin_utils import erb
@@ -77,8 +78,37 @@ def _command_options(options, names):
     return {name: options[name] for name in names if name in options}
 
 
+def error_pages(kamal, listdir=os.listdir, read_file=None):
+    """The app's error pages (``error_pages_path``: its ``4??.html`` and ``5??.html``, as Kamal uploads them): name ->
+    text, read on the controller and checked (a page the proxy could not render fails here, naming it). {} when the
+    key is unset or the directory has none."""
+    path = kamal.get("error_pages_path")
+    if not path:
+        return {}
+    directory = path if os.path.isabs(path) else os.path.join(kamal["project_dir"], path)
+    read_file = read_file or _read_bytes
+    try:
+        names = _error_pages.page_names(listdir(directory))
+    except OSError:
+        return {}
+    pages = {}
+    for name in names:
+        where = "error_pages_path: %s" % os.path.join(path, name)
+        try:
+            pages[name] = read_file(os.path.join(directory, name)).decode("utf-8")
+        except OSError as e:
+            raise PlanError("%s: cannot read it: %s" % (where, e.strerror or e)) from None
+        except UnicodeDecodeError:
+            raise PlanError("%s: not UTF-8 text" % where) from None
+    try:
+        _error_pages.check(pages)
+    except _error_pages.ErrorPageError as e:
+        raise PlanError("error_pages_path: %s" % e) from None
+    return pages
+
+
 def app_args(kamal, role_name, host, command="boot", version=None, secrets=None, needs_secrets=True, performer=None,
-             skip_prune=False, options=None):
+             skip_prune=False, options=None, pages=None):
     """The kamal_app arguments for ``role_name`` on ``host``: the role's full spec for every command (start
     re-routes, exec runs a container like the role's, remove and stop need the route)."""
     secrets, options = secrets or {}, options or {}
@@ -125,6 +155,11 @@ def app_args(kamal, role_name, host, command="boot", version=None, secrets=None,
                 args["asset_path_options"] = role["asset_path_options"]
     if role.get("effective_stop_timeout"):
         args["stop_timeout"] = role["effective_stop_timeout"]
+    if command == "boot":
+        # The pages go up with every boot call (Kamal uploads them to every app host before it boots).
+        pages = error_pages(kamal) if pages is None else pages
+        if pages:
+            args["error_pages"] = pages
     args.update(_command_options(options, APP_COMMAND_OPTIONS))
     return args
 

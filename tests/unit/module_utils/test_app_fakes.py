@@ -403,13 +403,16 @@ class FakeProxy:
         self.routes = {}
         self.targets = {}
         self.followed = {}
+        self.pages = {}
 
-    def ensure_route(self, home, route, check_mode=False):
+    def ensure_route(self, home, route, check_mode=False, error_pages=None):
         self.calls.append(("ensure_route", route["name"], check_mode))
         before = self.routes.get(route["name"])
-        changed = before != route
+        changed = before != route or (error_pages is not None and self.pages.get(route["name"]) != error_pages)
         if changed and not check_mode:
             self.routes[route["name"]] = route
+            if error_pages is not None:
+                self.pages[route["name"]] = error_pages
         return {"changed": changed, "diff": {"before": before, "after": route}}
 
     def live_target(self, home, route_name):

@@ -353,3 +353,24 @@ def test_an_accessory_with_its_own_certificate_gets_it_not_just_tls(tmp_path):
     # Commands that read no secret (stop, details) still run, routing without the certificate as before.
     stop = plan.accessory_args(kamal, "admin", "1.1.1.1", "stop", needs_secrets=False)["proxy"]
     assert stop["tls"] is True and "tls_certificate_pem" not in stop
+
+
+def test_asset_path_goes_to_roles_behind_the_proxy_with_its_options(tmp_path):
+    kamal = load(tmp_path, ROLES_CONFIG + "asset_path: /rails/public/assets:ro\n")
+    web = plan.app_args(kamal, "web", "1.1.1.1", secrets=SECRETS)
+    assert (web["asset_path"], web["asset_path_options"]) == ("/rails/public/assets", "ro")
+    assert "asset_path" not in plan.app_args(kamal, "jobs", "1.1.1.2", secrets=SECRETS)
+
+
+def test_error_pages_go_up_with_every_boot_and_a_bad_one_fails_naming_it(tmp_path):
+    kamal = load(tmp_path, LAB_CONFIG + "error_pages_path: public\n", files={
+        "public/503.html": "<p>{{ .Message }}</p>", "public/404.html": "<p>lost</p>", "public/index.html": "no",
+        "public/5000.html": "no"})
+    expected = {"503.html": "<p>{{ .Message }}</p>", "404.html": "<p>lost</p>"}
+    assert plan.app_args(kamal, "web", "172.29.0.11", "boot", secrets=SECRETS)["error_pages"] == expected
+    assert "error_pages" not in plan.app_args(kamal, "web", "172.29.0.11", "start", secrets=SECRETS)
+    (tmp_path / "public" / "502.html").write_text("{{ .Host }}")
+    with pytest.raises(plan.PlanError, match=r"error_pages_path: 502.html: \{\{ .Host \}\} is not something"):
+        plan.app_args(kamal, "web", "172.29.0.11", "boot", secrets=SECRETS)
+    # no directory, or no page in it: nothing to upload, as Kamal
+    assert plan.error_pages(dict(kamal, error_pages_path="missing")) == {}
