@@ -228,6 +228,9 @@ class App(_container.ContainerManager):
         self.clock = clock
         self.sleep = sleep
         self.probe = probe
+        # Called once the new container passed its health check (or the role already ran the version): Kamal's
+        # barrier, which lets the host's other roles boot (boot.parallel_roles).
+        self.on_healthy = None
         self.planned_networks = set()  # networks an earlier step of this check-mode call plans to create
 
     # -- helpers
@@ -348,6 +351,7 @@ class App(_container.ContainerManager):
                       and (current.attrs.get("State") or {}).get("Status") == "running"
                       and current.labels.get(SPEC_LABEL) == want_hash)
         if up_to_date:
+            self._healthy()
             if spec.proxied:
                 route_info = self.route_to(current, old=None)
             if tag_latest:
@@ -392,6 +396,7 @@ class App(_container.ContainerManager):
 
         lap("run")
         health_info = self._wait_healthy(new, name, old_name if old is not None else None)
+        self._healthy()
         lap("health")
         if spec.proxied:
             route_info = self.route_to(new, old)
@@ -462,6 +467,10 @@ class App(_container.ContainerManager):
         for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
             if name != self.spec.version:
                 self._do("rm -rf %s" % os.path.join(base, name), shutil.rmtree, os.path.join(base, name), True)
+
+    def _healthy(self):
+        if self.on_healthy is not None:
+            self.on_healthy()
 
     def _mounted(self):
         """Host paths the service's running containers mount (what asset clean-up must keep)."""
@@ -908,6 +917,55 @@ def boot(app, params):
         result["diff"] = {"before": dict(diff["before"] or {}, proxy=proxy_booted["diff"]["before"]),
                           "after": dict(diff["after"] or {}, proxy=proxy_booted["diff"]["after"])}
     return result
+
+
+def boot_parallel(apps, params_list, barrier=False):
+    """Kamal's ``boot.parallel_roles`` on one host: the roles of ``apps`` (``params_list``: each one's parameters)
+    boot at the same time, each in its own thread with its own manager. With ``barrier`` the first is the primary
+    role: the others start once its new container passed the health check (Kamal's barrier), and not at all when it
+    failed. The proxy is ensured before (the main role's ``proxy_boot``) and the service pruned once after.
+
+    Returns ``[(params, result or None, error or None)]`` in the order given, and the proxy's and prune's results."""
+    import threading  # only a parallel boot needs it
+
+    main, main_params = apps[0], params_list[0]
+    proxy_booted = main.ensure_proxy(_proxy_boot.boot_args(main_params["proxy_boot"])) if main_params.get("proxy_boot") else None
+    gate = {"event": threading.Event(), "open": not barrier}
+    if not barrier:
+        gate["event"].set()
+
+    def opened():
+        gate["open"] = True
+        gate["event"].set()
+
+    main.on_healthy = opened if barrier else None
+    outcomes = [None] * len(apps)
+
+    def work(index):
+        app, params = apps[index], params_list[index]
+        try:
+            if index and barrier:
+                gate["event"].wait()
+                if not gate["open"]:
+                    raise AppError("First %s container is unhealthy, not booting %s on %s"
+                                   % (main.spec.role, app.spec.role, app.spec.host), role=app.spec.role,
+                                   serving_version=app.current_version(), actions=[])
+            outcomes[index] = (params, boot(app, dict(params, proxy_boot=None, prune=False)), None)
+        except Exception as exc:  # pylint: disable=broad-except
+            outcomes[index] = (params, None, exc)
+        finally:
+            if index == 0 and barrier and not gate["event"].is_set():
+                gate["event"].set()  # closed: the main role failed before its container was healthy
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(len(apps))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pruned = None
+    if main_params.get("prune") and not any(error for _params, _result, error in outcomes):
+        pruned = main.prune(retain=main_params.get("retain_containers", 5))
+    return outcomes, proxy_booted, pruned
 
 
 def audit_message(command, params, result):

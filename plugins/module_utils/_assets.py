@@ -25,7 +25,6 @@ import os
 import posixpath
 import shutil
 import stat
-import tarfile
 import tempfile
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
@@ -90,6 +89,8 @@ def extract_tar(fileobj, target):
 
     Regular files, directories and symbolic links only; a member that would land outside ``target`` (an absolute
     name, ``..``, or a path through a link) is refused."""
+    import tarfile  # only a boot that extracts assets needs it
+
     with tarfile.open(fileobj=fileobj, mode="r|") as archive:
         for member in archive:
             parts = [p for p in posixpath.normpath(member.name).split("/") if p not in ("", ".")]

@@ -237,6 +237,27 @@ options:
     description: With O(command=prune), prune only stopped containers or only unused images (C(kamal prune containers|images)).
     type: str
     choices: [containers, images]
+  parallel_roles:
+    description:
+      - With O(command=boot), Kamal's C(boot.parallel_roles). The host's other roles boot in the same call, each in a
+        thread of its own, at the same time as O(role). Each entry is that role's arguments, as this module takes
+        them (C(role), C(env), C(cmd), C(proxy) ...); the call's host, home and command apply, and its secret values
+        come from O(parallel_secrets).
+      - With O(barrier) they start only once the new container of O(role) (the primary role) passed its health
+        check, and not at all when it failed (Kamal's barrier). The proxy is ensured before (O(proxy_boot)) and the
+        service pruned once after (O(prune)).
+      - The result is O(role)'s with RV(parallel), one entry per role. A role that failed fails the call, naming
+        it, and the others' results stay in RV(parallel).
+    type: list
+    elements: dict
+  parallel_secrets:
+    description: The secret values of the O(parallel_roles) entries, by role name (C(secret_env) and the proxy's
+      C(tls_private_key_pem)), kept out of the entries so that Ansible masks them.
+    type: dict
+  barrier:
+    description: With O(parallel_roles), O(role) is the primary role and the others wait for its healthy container.
+    type: bool
+    default: false
   prune:
     description:
       - With O(command=boot), prune after a successful boot in the same call (Kamal's C(prune all) after a deploy),
@@ -351,6 +372,14 @@ proxy_boot:
       C(kamal.deploy.kamal_proxy) with O(command=boot) returns them.
   returned: with O(command=boot) and O(proxy_boot)
   type: dict
+parallel:
+  description:
+    - With O(parallel_roles), one entry per role booted in the call (O(role) first), each its own result (C(role),
+      C(changed), C(version), C(old_version), C(serving_version), C(actions) ...) or, for a role that failed, C(failed)
+      and C(msg).
+  returned: with O(parallel_roles), also when it fails
+  type: list
+  elements: dict
 role:
   description: The role booted.
   returned: with O(command=boot), also when it fails
@@ -420,57 +449,125 @@ stderr:
 import socket
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit, _container
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils import _module
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 
-class AppManager:
-    """One host, one role: builds the spec, connects, dispatches the command, shapes the result."""
+# What the plan keeps out of parallel_roles' entries (it passes them in parallel_secrets, which is no_log).
+PARALLEL_SECRETS = ("secret_env", "tls_private_key_pem")
+PARALLEL_OPTIONS = ("parallel_roles", "parallel_secrets", "barrier")
 
-    def __init__(self, module):
+
+class AppManager:
+    """One host, one role (or, with parallel_roles, the roles of the host at once): builds the spec, connects,
+    dispatches the command, shapes the result."""
+
+    def __init__(self, module, role_spec=None):
         self.module = module
         params = dict(module.params)
         if not params.get("host"):
             params["host"] = socket.gethostname()
         self.params = params
+        self.role_spec = role_spec or {}
         self.app = None
+        self.apps = []
 
-    def run(self):
-        spec = _app.RoleSpec(self.params)
+    def new_app(self, params):
+        spec = _app.RoleSpec(params)
         client = _docker.connect()
         # Only a call that routes or boots the proxy pays for importing its backend.
-        needs_proxy = spec.proxied or self.params.get("proxy_boot") or self.params["command"] in _app.PROXY_COMMANDS
+        needs_proxy = spec.proxied or params.get("proxy_boot") or params["command"] in _app.PROXY_COMMANDS
         proxy = _container.proxy_backend() if needs_proxy else None
-        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=proxy)
+        return _app.App(client, spec, check_mode=self.module.check_mode, proxy=proxy)
+
+    def run(self):
+        if self.params.get("parallel_roles"):
+            return self.run_parallel()
+        self.app = self.new_app(self.params)
+        self.apps = [self.app]
         result = _app.run(self.app, self.params)
         for warning in (result.get("proxy_boot") or {}).pop("warnings", []):
             self.module.warn(warning)
-        self.audit(result)
+        self.audit(self.app, self.params, result)
+        return result
+
+    def role_params(self, entry):
+        """One entry of parallel_roles as the module's parameters: checked against the module's own spec, the
+        call's host, command and home, and the role's secrets from parallel_secrets."""
+        secrets = (self.params.get("parallel_secrets") or {}).get(entry.get("role")) or {}
+        given = {k: v for k, v in entry.items() if k not in PARALLEL_SECRETS and k not in PARALLEL_OPTIONS}
+        given.update(command="boot", host=self.params["host"], home=self.params.get("home"),
+                     secret_env=secrets.get("secret_env") or {}, registry=self.params.get("registry"),
+                     performer=self.params.get("performer"))
+        if secrets.get("tls_private_key_pem") and isinstance(given.get("proxy"), dict):
+            given["proxy"] = dict(given["proxy"], tls_private_key_pem=secrets["tls_private_key_pem"])
+        validated = ArgumentSpecValidator(self.role_spec).validate(given)
+        if validated.error_messages:
+            raise _app.AppError("parallel_roles: role %s: %s" % (entry.get("role"), "; ".join(validated.error_messages)))
+        return validated.validated_parameters
+
+    def run_parallel(self):
+        """boot.parallel_roles: this call's role and the host's others boot at once (module_utils/_app.boot_parallel)."""
+        if self.params["command"] != "boot":
+            raise _app.AppError("parallel_roles is for command=boot only")
+        params_list = [{k: v for k, v in self.params.items() if k not in PARALLEL_OPTIONS}]
+        params_list += [self.role_params(entry) for entry in self.params["parallel_roles"]]
+        self.apps = [self.new_app(params) for params in params_list]
+        self.app = self.apps[0]
+        outcomes, proxy_booted, pruned = _app.boot_parallel(self.apps, params_list, barrier=self.params.get("barrier"))
+        roles, failures = [], []
+        for app, (params, result, error) in zip(self.apps, outcomes):
+            if error is not None:
+                details = _module.failure(error, "kamal_app boot of role %s" % app.spec.role, app.actions)
+                details.pop("exception", None)
+                entry = dict(details, role=app.spec.role, failed=True, changed=app.changed)
+                failures.append("%s: %s" % (app.spec.role, details["msg"]))
+            else:
+                self.audit(app, params, result)
+                entry = dict(result, role=app.spec.role)
+                entry.pop("diff", None)
+            entry.setdefault("serving_version", None)
+            roles.append(entry)
+        main = roles[0]
+        result = {k: v for k, v in main.items() if k not in ("failed", "msg")}
+        result.update(parallel=roles, role=self.app.spec.role,
+                      changed=any(r.get("changed") for r in roles) or bool((proxy_booted or {}).get("changed")),
+                      actions=[a for app in self.apps for a in app.actions])
+        if proxy_booted is not None:
+            for warning in proxy_booted.pop("warnings", []):
+                self.module.warn(warning)
+            result["proxy_boot"] = proxy_booted
+        if pruned is not None:
+            result["pruned"] = {"containers": pruned["removed_containers"], "images": pruned["removed_images"]}
+        if failures:
+            raise _app.AppError("; ".join(failures), **result)
         return result
 
     def actions(self):
         """What was done so far (also reported when the module fails half-way)."""
-        return list(self.app.actions) if self.app else []
+        return [a for app in self.apps for a in app.actions]
 
     def doing(self):
         p = self.params
         return "kamal_app %s of %s role %s on %s" % (p["command"], p["service"], p["role"], p["host"])
 
-    def audit(self, result):
+    def audit(self, app, params, result):
         """Kamal's audit line on this host for what changed; secret values never reach it."""
-        message = _app.audit_message(self.params["command"], self.params, result)
-        if message and self.params.get("audit", True):
-            result["audit"] = self.app.record_audit([message], self.params.get("performer"), self.app.spec.role)[0]
+        message = _app.audit_message(params["command"], params, result)
+        if message and params.get("audit", True):
+            result["audit"] = app.record_audit([message], params.get("performer"), app.spec.role)[0]
 
 
 def main():
-    argument_spec = dict(
+    role_spec = dict(
         command=dict(type="str", default="boot", choices=list(_app.COMMANDS)),
         service=dict(type="str", required=True),
         role=dict(type="str", default="web"),
@@ -518,6 +615,12 @@ def main():
         prune=dict(type="bool", default=False),
         proxy_boot=_proxy_boot.app_option_spec(),
     )
+    argument_spec = dict(
+        role_spec,
+        parallel_roles=dict(type="list", elements="dict"),
+        parallel_secrets=dict(type="dict", no_log=True),
+        barrier=dict(type="bool", default=False),
+    )
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
@@ -527,7 +630,7 @@ def main():
     if not _docker.HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker", url=_docker.DOCKER_LIBRARY_URL),
                          exception=_docker.DOCKER_IMPORT_ERROR)
-    manager = AppManager(module)
+    manager = AppManager(module, role_spec)
     run_module(module, manager.run, manager.doing(), manager.actions)
 
 

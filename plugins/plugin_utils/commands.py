@@ -247,7 +247,8 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
     """The host groups an app command goes through, each with the primary and the other roles to act on per
     host (``hosts``: host -> {primary, others}). For a boot, the play's hosts (primary-role hosts first) in
     slices of boot.limit, each between the pre-app-boot and post-app-boot hooks, then boot.wait seconds
-    (Kamal's rolling boot); any other command acts on every host at once."""
+    (Kamal's rolling boot), the roles of a host at once with boot.parallel_roles (_boot_items); any other command
+    acts on every host at once."""
     if boots:
         primary_hosts = [h for role in kamal["roles"] if role.get("primary") for h in role.get("hosts") or []]
         ordered = []
@@ -259,6 +260,7 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
     else:
         slices = [list(play_hosts)]
     wait = (kamal["boot"].get("wait") or 0) if boots else 0
+    parallel = boots and bool(kamal["boot"].get("parallel_roles"))
     pre_hook, post_hook = boots and "pre-app-boot" in hooks_present, boots and "post-app-boot" in hooks_present
     groups = []
     for n, group in enumerate(slices):
@@ -269,10 +271,22 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
             # a boot group with neither includes roles.yml at once (two tasks fewer per host, ~0.1 s a deploy);
             # other commands print what each call returns (output.yml).
             "tasks": "group.yml" if pre_hook or post_hook or group_wait else "roles.yml" if boots else "output.yml",
-            "primary": {h: hosts[h]["primary"] for h in group if h in hosts},
-            "others": {h: hosts[h]["others"] for h in group if h in hosts},
+            "primary": {h: _boot_items(hosts[h], parallel)[0] for h in group if h in hosts},
+            "others": {h: _boot_items(hosts[h], parallel)[1] for h in group if h in hosts},
             "pre_hook": pre_hook, "post_hook": post_hook, "wait": group_wait})
     return groups
+
+
+def _boot_items(placed, parallel):
+    """The items of a host's primary-role and other-roles loops: role names, one call each; with
+    boot.parallel_roles and several roles on the host, one item listing them, booted at once in one call (the
+    primary role's loop when the host has it: the others then wait for its healthy container, Kamal's barrier)."""
+    primary, others = list(placed["primary"]), list(placed["others"])
+    if not parallel or len(primary) + len(others) < 2:
+        return primary, others
+    if primary:
+        return [primary + others], []
+    return [], [others]
 
 
 def accessories_on(kamal, host, names):

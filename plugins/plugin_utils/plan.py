@@ -164,6 +164,29 @@ def app_args(kamal, role_name, host, command="boot", version=None, secrets=None,
     return args
 
 
+# What each parallel_roles entry leaves out: the secrets (they go in parallel_secrets, which kamal_app masks), the
+# registry login (the call's own) and what only the call's first role does (the proxy's boot, the prune).
+PARALLEL_LEFT_OUT = ("secret_env", "registry", "proxy_boot", "prune", "performer")
+
+
+def parallel_boot(args_list, barrier):
+    """One kamal_app call booting several roles of a host at once (boot.parallel_roles): the first role's arguments,
+    the others' in ``parallel_roles`` and their secret values in ``parallel_secrets``; ``barrier``: the first role
+    is the primary one, the others wait for its healthy container."""
+    main = dict(args_list[0])
+    entries, secrets = [], {}
+    for args in args_list[1:]:
+        entry = {k: v for k, v in args.items() if k not in PARALLEL_LEFT_OUT}
+        hidden = {"secret_env": args.get("secret_env") or {}}
+        if (entry.get("proxy") or {}).get("tls_private_key_pem"):
+            entry["proxy"] = {k: v for k, v in entry["proxy"].items() if k != "tls_private_key_pem"}
+            hidden["tls_private_key_pem"] = args["proxy"]["tls_private_key_pem"]
+        entries.append(entry)
+        secrets[args["role"]] = hidden
+    main.update(parallel_roles=entries, parallel_secrets=secrets, barrier=bool(barrier))
+    return main
+
+
 def accessory_registry(kamal, accessory, secrets, needs_secrets=True):
     """Kamal: the image is prefixed by the accessory's own registry only; the root registry logs in (and is
     used) when the image names it. Only commands that pull log in; the others need the server for the name."""

@@ -207,6 +207,22 @@ def test_a_boot_goes_in_groups_of_boot_limit_primary_hosts_first_with_the_hooks_
     assert groups[1]["others"] == {"1.1.1.3": [], "1.1.1.4": ["workers"]}
 
 
+def test_parallel_roles_boot_a_hosts_roles_in_one_call_the_primary_ones_in_the_primary_loop(kamal):
+    kamal = dict(kamal, boot={"parallel_roles": True})
+    hosts = HOST_ROLES | {"1.1.1.3": ["web", "workers", "jobs"]}
+    kamal["roles"] = kamal["roles"] + [dict(kamal["roles"][1], name="jobs", hosts=["1.1.1.3", "1.1.1.4"])]
+    hosts["1.1.1.4"] = ["workers", "jobs"]
+    (group,) = commands.resolve("deploy", kamal, {}, HOSTS, hosts, IDENTITY, (), secrets=SecretsRead(), environ={},
+                                started_at=1.0, forward_dir="/f")["boot_groups"]
+    assert group["primary"] == {"1.1.1.1": ["web"], "1.1.1.2": [["web", "workers"]], "1.1.1.3": [["web", "workers", "jobs"]],
+                                "1.1.1.4": []}
+    assert group["others"] == {"1.1.1.1": [], "1.1.1.2": [], "1.1.1.3": [], "1.1.1.4": [["workers", "jobs"]]}
+    # other commands go role by role, as without it
+    stop = commands.resolve("app stop", kamal, {}, HOSTS, hosts, IDENTITY, (), secrets=SecretsRead(), environ={},
+                            forward_dir="/f")["boot_groups"][0]
+    assert stop["primary"]["1.1.1.2"] == ["web"] and stop["others"]["1.1.1.2"] == ["workers"]
+
+
 def test_other_app_commands_act_on_every_host_at_once_without_group_hooks(kamal):
     groups = resolve(kamal, "app stop", hooks=("pre-app-boot",))["boot_groups"]
     assert [(g["hosts"], g["pre_hook"], g["wait"]) for g in groups] == [(HOSTS, False, 0)]

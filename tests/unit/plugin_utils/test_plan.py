@@ -374,3 +374,20 @@ def test_error_pages_go_up_with_every_boot_and_a_bad_one_fails_naming_it(tmp_pat
         plan.app_args(kamal, "web", "172.29.0.11", "boot", secrets=SECRETS)
     # no directory, or no page in it: nothing to upload, as Kamal
     assert plan.error_pages(dict(kamal, error_pages_path="missing")) == {}
+
+
+def test_a_parallel_boot_keeps_the_other_roles_secrets_apart(tmp_path):
+    kamal = load(tmp_path, ROLES_CONFIG)
+    web = plan.app_args(kamal, "web", "1.1.1.1", secrets=SECRETS, performer="me")
+    jobs = plan.app_args(kamal, "jobs", "1.1.1.2", secrets=SECRETS, performer="me")
+    web2 = dict(web, role="web2")
+    call = plan.parallel_boot([jobs, web2], barrier=False)
+    assert {k: v for k, v in call.items() if k not in ("parallel_roles", "parallel_secrets", "barrier")} == jobs
+    (entry,) = call["parallel_roles"]
+    assert entry["role"] == "web2" and entry["env"] == web["env"]
+    for left_out in ("secret_env", "registry", "prune", "performer"):
+        assert left_out not in entry
+    assert "tls_private_key_pem" not in entry["proxy"] and entry["proxy"]["tls_certificate_pem"] == "CERT PEM"
+    assert call["parallel_secrets"] == {"web2": {"secret_env": web["secret_env"], "tls_private_key_pem": "KEY PEM"}}
+    assert call["barrier"] is False
+    assert plan.parallel_boot([web, jobs], barrier=True)["barrier"] is True
