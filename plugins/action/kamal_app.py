@@ -12,6 +12,8 @@ once (boot.parallel_roles: plan.parallel_boot)."""
 
 from __future__ import annotations
 
+import base64
+
 from ansible_collections.kamal.deploy.plugins.plugin_utils import output, plan
 from ansible_collections.kamal.deploy.plugins.plugin_utils.action import PlannedAction
 
@@ -59,4 +61,11 @@ class ActionModule(PlannedAction):
         return super().run(tmp, task_vars)
 
     def output(self, command, result):
+        raw_output = (self.resolved.get("options") or {}).get("raw_output")
+        if command == "exec" and raw_output and "stdout_b64" in result:
+            # Kamal's `app exec --raw`: the command's stdout as it wrote it, nothing added (the only one: commands
+            # refuses raw_output for more than one host and role).
+            with open(raw_output, "wb") as handle:
+                handle.write(base64.b64decode(result["stdout_b64"]))
+            return "%d bytes written to %s" % (len(base64.b64decode(result["stdout_b64"])), raw_output)
         return output.app_output(command, result)

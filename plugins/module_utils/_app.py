@@ -784,7 +784,7 @@ class App(_container.ContainerManager):
         return self.logs_result(container, "Nothing found", lines=lines, since=since, grep=grep,
                                 timestamps=timestamps)
 
-    def run_exec(self, command, reuse=False, env=None, detach=False):
+    def run_exec(self, command, reuse=False, env=None, detach=False, raw=False):
         spec = self.spec
         argv = self.exec_argv(command, "['bin/rails', 'db:migrate']")
         if reuse:
@@ -793,7 +793,11 @@ class App(_container.ContainerManager):
             current = self.current_container()
             if current is None:
                 raise AppError("exec reuse: no running container of %s on %s" % (spec.prefix, spec.host))
-            return self.exec_in(current, argv, env)
+            return self.exec_in(current, argv, env, raw=raw)
+        if not os.path.exists(spec.env_file):
+            # Kamal's `docker run --env-file` fails on a host that never booted the role (kamal#1180): the role's
+            # env file goes up first, as a boot writes it (one that is there is the running version's: kept).
+            self.ensure_env_file()
         name = naming.exec_container_name(spec.service, spec.role, spec.version, spec.destination,
                                           suffix=self.random_hex(3))
         # Kamal's `app exec` container: role env, logging, volumes and options; no KAMAL_* env, hostname,
@@ -806,7 +810,8 @@ class App(_container.ContainerManager):
         if self.check_mode:
             return self.result(container=name)
         kwargs.pop("command", None)
-        return self.exec_new(name, spec.image(), argv, kwargs, detach=detach, timeout=spec.params.get("exec_timeout"))
+        return self.exec_new(name, spec.image(), argv, kwargs, detach=detach, timeout=spec.params.get("exec_timeout"),
+                             raw=raw)
 
     def prune(self, retain=5, containers=True, images=True):
         """Kamal's ``prune all``, with retention per service AND destination (Kamal counts per service)."""
@@ -879,7 +884,7 @@ def run(app, params):
                         timestamps=params.get("timestamps", True), container_id=params.get("container_id"))
     if command == "exec":
         return app.run_exec(params.get("exec_command"), reuse=params.get("reuse", False),
-                            env=params.get("exec_env"), detach=params.get("detach", False))
+                            env=params.get("exec_env"), detach=params.get("detach", False), raw=params.get("raw", False))
     if command == "stale_containers":
         return app.stale_containers(stop=params.get("stop", False))
     if command == "prune":

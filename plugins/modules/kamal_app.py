@@ -226,6 +226,13 @@ options:
   exec_timeout:
     description: With O(command=exec), seconds to wait for the command in a new container.
     type: int
+  raw:
+    description:
+      - With O(command=exec), also return the command's output byte for byte, base64-encoded (RV(stdout_b64)), as
+        Kamal's C(app exec --raw) prints it. A new container's output is always read from its own streams, never
+        its log driver, so binary output is exact either way.
+    type: bool
+    default: false
   stop:
     description: With O(command=stale_containers), stop them.
     type: bool
@@ -276,7 +283,8 @@ notes:
     command line. C(${VAR}) is expanded from the server's environment, and control characters arrive
     escaped (a newline as the two characters C(\n)).
   - O(command=exec) without O(reuse) runs a new container named
-    C(<service>-<role>[-<destination>]-exec-<version>-<6 hex>) and removes it afterwards.
+    C(<service>-<role>[-<destination>]-exec-<version>-<6 hex>) and removes it afterwards. On a host that never booted
+    the role, the role's env file is written first (Kamal fails there, kamal#1180).
 seealso:
   - name: Kamal app commands
     description: The commands this module reimplements.
@@ -439,6 +447,10 @@ rc:
 stdout:
   description: Output of the command.
   returned: with O(command=exec)
+  type: str
+stdout_b64:
+  description: The command's output, byte for byte, base64-encoded.
+  returned: with O(command=exec) and O(raw)
   type: str
 stderr:
   description: Error output of the command.
@@ -608,6 +620,7 @@ def main():
         reuse=dict(type="bool", default=False),
         detach=dict(type="bool", default=False),
         exec_timeout=dict(type="int"),
+        raw=dict(type="bool", default=False),
         stop=dict(type="bool", default=False),
         maintenance_message=dict(type="str"),
         prune_only=dict(type="str", choices=["containers", "images"]),

@@ -100,7 +100,7 @@ TABLE = {c.name: c for c in (
         opt("cmd", to="exec_command",
             required=EXEC_COMMAND % ("app", '"bin/rails db:migrate"', ", -e '{\"cmd\": [\"ls\", \"-l\"]}'")),
         opt("exec_env", default={}), opt("reuse", kind="bool", default=False), opt("detach", kind="bool", default=False),
-        opt("primary", kind="bool", default=False))),
+        opt("primary", kind="bool", default=False), opt("raw_output", kind="str"))),
     _app("images", scope="host"),
     _app("live", locked=True, scope="proxied"),
     _app("logs", options=(LINES, SINCE, GREP, opt("container_id", kind="str"))),
@@ -212,6 +212,18 @@ def _check_prune(options):
     if options.get("prune", "all") not in ("all", "containers", "images") or options.get("retain", 1) < 1:
         raise CommandError("-e prune= takes all, containers or images; -e retain= must be at least 1 (got prune=%s, retain=%s)"
                            % (options.get("prune", "all"), options.get("retain", "")))
+
+
+def _check_raw_output(resolved, options):
+    """Kamal's ``app exec --raw``: one command's output, byte for byte, into one file; so one host and role."""
+    if options.get("detach"):
+        raise CommandError("-e raw_output= and -e detach=true do not go together (Kamal: Raw is not compatible with detach)")
+    calls = [(host, role) for host, placed in resolved["hosts"].items()
+             for role in list(placed.get("primary") or []) + list(placed.get("others") or [])]
+    if len(calls) != 1:
+        raise CommandError("-e raw_output=%s writes the output of one command, and this one would run %d times (%s): "
+                           "add -e primary=true, or -l with one host and role" % (
+                               options["raw_output"], len(calls), ", ".join("%s on %s" % (r, h) for h, r in calls) or "nowhere"))
 
 
 def selected_roles(kamal, limit=None, roles_option=None):
@@ -391,6 +403,8 @@ def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_pre
     if resolved["local_registry_forward"]:
         resolved["local_registry"] = local_registry_forward(registry["local_port"], identity["controller_pid"], forward_dir)
     resolved.update(_placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit))
+    if options.get("raw_output"):
+        _check_raw_output(resolved, options)
     if cmd.scope == "proxy" or cmd.flow == "deploy":
         overrides = {o.to: options[o.name] for o in cmd.options if o.setting and o.name in options}
         if cmd.name == "remove proxy":

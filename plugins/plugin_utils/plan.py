@@ -161,6 +161,8 @@ def app_args(kamal, role_name, host, command="boot", version=None, secrets=None,
         if pages:
             args["error_pages"] = pages
     args.update(_command_options(options, APP_COMMAND_OPTIONS))
+    if options.get("raw_output"):
+        args["raw"] = True  # the action writes the output's bytes to that file on the controller
     return args
 
 

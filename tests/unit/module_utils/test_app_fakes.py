@@ -190,6 +190,16 @@ class FakeContainer:
     def wait(self, timeout=None):
         return {"StatusCode": self.engine.behaviour(self).get("exit_code", 0)}
 
+    def attach(self, stdout=True, stderr=True, stream=False, demux=False, logs=False):
+        """The container's (stdout, stderr) frames, as Docker streams them once it started: its behaviour's
+        ``output`` (bytes, exact), else its logs."""
+        self.engine.calls.append(("attach", self.name))
+
+        def frames():
+            behaviour = self.engine.behaviour(self)
+            yield (behaviour.get("output", self.logs_text), behaviour.get("errors"))
+        return frames()
+
     def get_archive(self, path):
         """Docker's archive of ``path`` in the image (its behaviour's ``files``: path -> bytes, or ("link", target)),
         members named after the directory's base name; stat with ``linkTarget`` when ``path`` is a link."""

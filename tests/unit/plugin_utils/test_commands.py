@@ -385,3 +385,15 @@ def test_the_proxy_boots_inside_the_first_proxied_role_boot_of_each_proxy_host(k
 def test_a_role_limit_to_the_unproxied_role_boots_no_proxy(kamal):
     run = resolve(kamal, "deploy", limit="workers")
     assert [plan.proxy_boot(kamal, run, host, "workers") for host in ("1.1.1.2", "1.1.1.4")] == [None, None]
+
+
+def test_raw_output_takes_one_host_and_role(kamal):
+    one = resolve(kamal, "app exec", {"cmd": "ls", "primary": True, "raw_output": "out.bin"}, play_hosts=["1.1.1.1"])
+    assert one["options"]["raw_output"] == "out.bin"
+    with pytest.raises(commands.CommandError, match=r"raw_output=out.bin writes the output of one command, and this one "
+                                                    r"would run 5 times \(web on 1.1.1.1, web on 1.1.1.2, workers on 1.1.1.2"):
+        resolve(kamal, "app exec", {"cmd": "ls", "raw_output": "out.bin"})
+    with pytest.raises(commands.CommandError, match="do not go together"):
+        resolve(kamal, "app exec", {"cmd": "ls", "primary": True, "raw_output": "o", "detach": True}, play_hosts=["1.1.1.1"])
+    args = plan.app_args(kamal, "web", "1.1.1.1", "exec", secrets=SECRETS, options=one["options"])
+    assert args["raw"] is True and "raw_output" not in args
