@@ -41,7 +41,8 @@ LINES, SINCE, GREP = opt("lines", kind="int"), opt("since", kind="str"), opt("gr
 CONFIRM = "%s Run it again with -e confirm=true."
 EXEC_COMMAND = "%s exec needs a command: -e cmd=%s (or a list%s)."
 
-# flow: the command role's task file that does the work (deploy, app, accessory, proxy, proxy_reboot, lock, audit).
+# flow: the command role's task file that does the work (deploy, app, app_remove, accessory, proxy, proxy_reboot, lock,
+# audit).
 # action: the module command (kamal_app's, kamal_accessory's, kamal_proxy's); hook_command/hook_subcommand:
 # KAMAL_COMMAND and KAMAL_SUBCOMMAND for the hooks. locked: True, False or the bool option that decides.
 # scope (app flows): roles (every selected role of the host), host (its first one), proxied (the selected roles
@@ -61,6 +62,8 @@ def command(name, flow, action=None, hook_command=None, hook_subcommand=None, lo
 
 
 DEPLOY_HOOKS = ("pre-build", "pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy")
+# Kamal main after 2.12 (unreleased when written): around app remove, under the lock (app_remove.yml).
+APP_REMOVE_HOOKS = ("pre-app-remove", "post-app-remove")
 BUILD_OPTIONS = (opt("skip_push", kind="bool", default=False),)
 
 
@@ -69,8 +72,8 @@ def _deploy(name, **kw):
                    needs_version=True, builds=True, fleet=True, hooks=DEPLOY_HOOKS, options=BUILD_OPTIONS, **kw)
 
 
-def _app(sub, **kw):
-    return command("app " + sub, "app", **kw)
+def _app(sub, flow="app", **kw):
+    return command("app " + sub, flow, **kw)
 
 
 def _accessory(sub, names="accessory", **kw):
@@ -105,7 +108,7 @@ TABLE = {c.name: c for c in (
     _app("live", locked=True, scope="proxied"),
     _app("logs", options=(LINES, SINCE, GREP, opt("container_id", kind="str"))),
     _app("maintenance", locked=True, scope="proxied", options=(opt("message", to="maintenance_message", kind="str"),)),
-    _app("remove", locked=True, options=(opt("confirm", kind="bool", default=False, required=CONFIRM % (
+    _app("remove", flow="app_remove", locked=True, hooks=APP_REMOVE_HOOKS, options=(opt("confirm", kind="bool", default=False, required=CONFIRM % (
         "app remove deletes every container of the targeted roles (and, when all of a host's roles are targeted, "
         "the service's images and app directory).")),)),
     _app("stale_containers", locked="stop", options=(opt("stop", kind="bool", default=False),)),
@@ -115,7 +118,7 @@ TABLE = {c.name: c for c in (
     command("prune", "app", locked=True, scope="host", hook_subcommand="", options=(
         opt("prune", to="prune_only", kind="str", default="all"), opt("retain", kind="int"))),
     # remove: one play each for the app, the proxy and the accessories, every one under the lock.
-    command("remove app", "app", action="remove", hook_subcommand="", locked=True, options=(
+    command("remove app", "app_remove", action="remove", hook_subcommand="", locked=True, hooks=APP_REMOVE_HOOKS, options=(
         opt("confirm", kind="bool", default=False, required=CONFIRM % (
             "remove deletes the app's containers and images on every server, the proxy where no other app "
             "remains, and every accessory with its data directories.")),)),
@@ -421,7 +424,7 @@ def _placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, l
         names = options.get("accessory") or "all"
         check_accessory_names(kamal, names)
         return {"hosts": {h: {"accessories": accessories_on(kamal, h, names)} for h in play_hosts}, "selected_roles": []}
-    if cmd.flow not in ("app", "deploy"):
+    if cmd.flow not in ("app", "app_remove", "deploy"):
         return {"hosts": {}, "selected_roles": []}
     selection = selected_roles(kamal, limit, given.get("roles"))
     hosts = {}

@@ -70,13 +70,13 @@ def resolve(kamal, name, given=None, hooks=(), limit=None, environ=None, play_ho
     ("app live", "app", True, "proxied", False, False, False),
     ("app logs", "app", False, "roles", False, False, False),
     ("app maintenance", "app", True, "proxied", False, False, False),
-    ("app remove", "app", True, "roles", False, False, False),
+    ("app remove", "app_remove", True, "roles", False, False, False),
     ("app stale_containers", "app", "stop", "roles", False, False, False),  # locked with -e stop=true
     ("app start", "app", True, "roles", False, True, False),
     ("app stop", "app", True, "roles", False, False, False),
     ("app version", "app", False, "host", False, False, False),
     ("prune", "app", True, "host", False, False, False),
-    ("remove app", "app", True, "roles", False, False, False),
+    ("remove app", "app_remove", True, "roles", False, False, False),
     ("remove proxy", "proxy", True, "proxy", False, False, False),
     ("remove accessories", "accessory", True, "accessory", False, False, False),
     ("setup accessories", "accessory", True, "accessory", True, False, False),
@@ -397,3 +397,11 @@ def test_raw_output_takes_one_host_and_role(kamal):
         resolve(kamal, "app exec", {"cmd": "ls", "primary": True, "raw_output": "o", "detach": True}, play_hosts=["1.1.1.1"])
     args = plan.app_args(kamal, "web", "1.1.1.1", "exec", secrets=SECRETS, options=one["options"])
     assert args["raw"] is True and "raw_output" not in args
+
+
+@pytest.mark.parametrize("name, given", [("app remove", {"confirm": True}), ("remove app", {"confirm": True})])
+def test_app_removal_runs_between_the_app_remove_hooks_under_the_lock(kamal, name, given):
+    run = resolve(kamal, name, given, hooks=("pre-app-remove", "post-app-remove", "pre-deploy"))
+    assert run["hooks"] == ["pre-app-remove", "post-app-remove"]
+    assert (run["flow"], run["tasks"], run["locked"]) == ("app_remove", "locked.yml", True)
+    assert os.path.exists(os.path.join(REPO, "roles", "command", "tasks", "app_remove.yml"))
