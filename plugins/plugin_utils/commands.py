@@ -280,14 +280,20 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
     groups = []
     for n, group in enumerate(slices):
         group_wait = wait if n + 1 < len(slices) else 0
+        items = {h: _boot_items(hosts[h], parallel) for h in group if h in hosts}
+        primary = {h: item[0] for h, item in items.items()}
+        others = {h: item[1] for h, item in items.items()}
+        # The app role's files for the group's calls: only the loops that have a role to call (the other roles'
+        # loop is no task at all where every host runs one role).
+        roles_tasks = ("roles.yml" if any(primary.values()) and any(others.values())
+                       else "others.yml" if any(others.values()) else "primary.yml")
         groups.append({
             "number": n + 1, "count": len(slices), "hosts": group,
-            # tasks: the app role's file for the group: group.yml puts the hooks and the wait around the roles;
-            # a boot group with neither includes roles.yml at once (two tasks fewer per host, ~0.1 s a deploy);
+            # tasks: the app role's file for the group: group.yml puts the hooks and the wait around the calls;
+            # a boot group with neither includes them at once (two tasks fewer per host, ~0.1 s a deploy);
             # other commands print what each call returns (output.yml).
-            "tasks": "group.yml" if pre_hook or post_hook or group_wait else "roles.yml" if boots else "output.yml",
-            "primary": {h: _boot_items(hosts[h], parallel)[0] for h in group if h in hosts},
-            "others": {h: _boot_items(hosts[h], parallel)[1] for h in group if h in hosts},
+            "tasks": "group.yml" if pre_hook or post_hook or group_wait else roles_tasks if boots else "output.yml",
+            "roles_tasks": roles_tasks, "primary": primary, "others": others,
             "pre_hook": pre_hook, "post_hook": post_hook, "wait": group_wait})
     return groups
 
@@ -302,6 +308,20 @@ def _boot_items(placed, parallel):
     if primary:
         return [primary + others], []
     return [], [others]
+
+
+COMMAND_ROLE, APP_ROLE = "kamal.deploy.command", "kamal.deploy.app"
+
+
+def work_step(cmd, groups, hooks):
+    """The role and task file that do the command's work, and the boot group they act on: an app command (or a
+    deploy with no pre-deploy hook) of one group goes straight to the app role's file for it, one include instead
+    of the flow file's and the group loop's; anything else to the command role's flow file."""
+    direct = (cmd.flow == "app" or (cmd.flow == "deploy" and "pre-deploy" not in hooks)
+              or (cmd.flow == "app_remove" and not set(APP_REMOVE_HOOKS) & set(hooks)))
+    if direct and len(groups) == 1:
+        return {"role": APP_ROLE, "tasks": groups[0]["tasks"], "group": groups[0]}
+    return {"role": COMMAND_ROLE, "tasks": cmd.flow + ".yml", "group": {}}
 
 
 def accessories_on(kamal, host, names):
@@ -401,13 +421,17 @@ def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_pre
     # The prepare role's task files this run needs, in order: only locked commands build, deliver or forward.
     resolved["image_steps"] = [step for step, needed in (("local_registry", resolved["local_registry_forward"]),
                                                          ("build", builds), ("deliver", resolved["delivers"])) if needed]
-    # The command role's one include: the lock block (which runs the flow) or the flow itself.
-    resolved["tasks"] = "locked.yml" if locked else cmd.flow + ".yml"
     if resolved["local_registry_forward"]:
         resolved["local_registry"] = local_registry_forward(registry["local_port"], identity["controller_pid"], forward_dir)
     resolved.update(_placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit))
     if options.get("raw_output"):
         _check_raw_output(resolved, options)
+    # What does the command's work (the command role's flow file, or straight the app role's file for its one
+    # group), and the command role's one include: the image steps then the lock block (image.yml), the lock block
+    # (locked.yml), each of which includes the work, or the work itself.
+    resolved["work"] = work_step(cmd, resolved.get("boot_groups") or [], hooks)
+    resolved["entry"] = ({"role": COMMAND_ROLE, "tasks": "image.yml" if resolved["image_steps"] else "locked.yml", "group": {}}
+                         if locked else resolved["work"])
     if cmd.scope == "proxy" or cmd.flow == "deploy":
         overrides = {o.to: options[o.name] for o in cmd.options if o.setting and o.name in options}
         if cmd.name == "remove proxy":

@@ -336,19 +336,41 @@ def test_the_local_registry_forward(tmp_path):
     assert not resolve(kamal, "app logs")["local_registry_forward"]
 
 
-@pytest.mark.parametrize("name, given, tasks, steps", [
-    ("deploy", {}, "locked.yml", ["build"]),
-    ("deploy", {"skip_push": True}, "locked.yml", []),
-    ("app start", {}, "locked.yml", []),
-    ("app logs", {}, "app.yml", []),              # read-only: no lock block, no image step listed at all
-    ("proxy details", {}, "proxy.yml", []),
-    ("proxy reboot", {"confirm": True}, "locked.yml", []),
-    ("accessory details", {}, "accessory.yml", []),
-    ("lock status", {}, "lock.yml", []),
+@pytest.mark.parametrize("name, given, entry, work, steps", [
+    ("deploy", {}, "image.yml", "roles.yml", ["build"]),      # the image steps, then the lock block
+    ("deploy", {"skip_push": True}, "locked.yml", "roles.yml", []),
+    ("app start", {}, "locked.yml", "output.yml", []),
+    ("app logs", {}, "output.yml", "output.yml", []),   # read-only: no lock block, no image step listed at all
+    ("proxy details", {}, "proxy.yml", "proxy.yml", []),
+    ("proxy reboot", {"confirm": True}, "locked.yml", "proxy_reboot.yml", []),
+    ("accessory details", {}, "accessory.yml", "accessory.yml", []),
+    ("lock status", {}, "lock.yml", "lock.yml", []),
 ])
-def test_the_command_role_includes_only_what_the_command_needs(kamal, name, given, tasks, steps):
-    resolved = resolve(kamal, name, given)
-    assert (resolved["tasks"], resolved["image_steps"]) == (tasks, steps)
+def test_the_command_role_includes_only_what_the_command_needs(kamal, name, given, entry, work, steps):
+    resolved = resolve(dict(kamal, boot={}), name, given)
+    assert (resolved["entry"]["tasks"], resolved["work"]["tasks"], resolved["image_steps"]) == (entry, work, steps)
+
+
+def test_one_group_goes_straight_to_the_app_roles_file_with_the_group_and_more_go_through_the_flow(kamal):
+    one = resolve(dict(kamal, boot={}), "deploy", {"skip_push": True})
+    assert one["work"] == {"role": "kamal.deploy.app", "tasks": "roles.yml", "group": one["boot_groups"][0]}
+    assert one["entry"] == {"role": "kamal.deploy.command", "tasks": "locked.yml", "group": {}}
+    # boot.limit makes two groups; a pre-deploy hook runs before the groups: both go through deploy.yml
+    assert resolve(kamal, "deploy")["work"] == {"role": "kamal.deploy.command", "tasks": "deploy.yml", "group": {}}
+    hooked = resolve(dict(kamal, boot={}), "deploy", hooks=("pre-deploy",))
+    assert hooked["work"]["tasks"] == "deploy.yml"
+    logs = resolve(kamal, "app logs")
+    assert logs["entry"] == logs["work"] == {"role": "kamal.deploy.app", "tasks": "output.yml", "group": logs["boot_groups"][0]}
+
+
+@pytest.mark.parametrize("play_hosts, roles_tasks", [
+    (["1.1.1.1", "1.1.1.3"], "primary.yml"),   # web only: no other roles' loop at all
+    (["1.1.1.4"], "others.yml"),               # workers only
+    (["1.1.1.1", "1.1.1.4"], "roles.yml"),
+])
+def test_a_group_lists_only_the_loops_it_has_roles_for(kamal, play_hosts, roles_tasks):
+    group = resolve(dict(kamal, boot={}), "deploy", play_hosts=play_hosts)["boot_groups"][0]
+    assert (group["tasks"], group["roles_tasks"]) == (roles_tasks, roles_tasks)
 
 
 def test_an_ssh_delivered_image_is_delivered_by_every_command_that_boots_a_version(tmp_path):
@@ -403,5 +425,8 @@ def test_raw_output_takes_one_host_and_role(kamal):
 def test_app_removal_runs_between_the_app_remove_hooks_under_the_lock(kamal, name, given):
     run = resolve(kamal, name, given, hooks=("pre-app-remove", "post-app-remove", "pre-deploy"))
     assert run["hooks"] == ["pre-app-remove", "post-app-remove"]
-    assert (run["flow"], run["tasks"], run["locked"]) == ("app_remove", "locked.yml", True)
+    assert (run["flow"], run["entry"]["tasks"], run["work"]["tasks"], run["locked"]) == (
+        "app_remove", "locked.yml", "app_remove.yml", True)
     assert os.path.exists(os.path.join(REPO, "roles", "command", "tasks", "app_remove.yml"))
+    # without them, straight to the app role's file, as any app command
+    assert resolve(kamal, name, given)["work"]["role"] == "kamal.deploy.app"
