@@ -55,7 +55,10 @@ class ActionModule(PlannedAction):
     def run(self, tmp=None, task_vars=None):
         # A list of roles (a parallel boot): the module's ``role`` is the first, the plan adds the others.
         role = self._task.args.get("role")
-        if isinstance(role, list) and role:
+        if isinstance(role, dict):
+            # A role and its own command (the assets first, before a multi-host boot: commands.assets_first).
+            self._task.args = dict(self._task.args, role=str(role["role"]), command=role["command"])
+        elif isinstance(role, list) and role:
             self.roles = [str(r) for r in role]
             self._task.args = dict(self._task.args, role=self.roles[0])
         return super().run(tmp, task_vars)

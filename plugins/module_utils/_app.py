@@ -468,6 +468,17 @@ class App(_container.ContainerManager):
             if name != self.spec.version:
                 self._do("rm -rf %s" % os.path.join(base, name), shutil.rmtree, os.path.join(base, name), True)
 
+    def prepare_assets(self, pull="missing", check_service_label=True):
+        """Kamal's assets step alone, before a boot that spans several hosts: the version's image, its assets
+        extracted and combined both ways with the running version's (a boot then finds them done)."""
+        spec = self.spec
+        if not spec.assets:
+            return self.result(assets=None)
+        self.ensure_app_image(pull, check_service_label)
+        old = self.current_container()
+        info = _assets.AssetBridge(self).prepare(spec.version_of(old.name) if old is not None else None)
+        return self.result(assets=info, role=spec.role, version=spec.version)
+
     def _healthy(self):
         if self.on_healthy is not None:
             self.on_healthy()
@@ -805,6 +816,8 @@ class App(_container.ContainerManager):
         kwargs = spec.create_kwargs(kamal_env=False, exec_env=env)
         kwargs.pop("restart_policy", None)
         kwargs.pop("labels", None)
+        # `docker run` pulls an image the host does not have (a host that never booted the role, after docker login).
+        self.ensure_image(spec.image(), "missing")
         self._do(render_run(spec, name, None, spec.image(), dict(kwargs, command=argv), detach=detach,
                             remove=not detach))
         if self.check_mode:
@@ -869,7 +882,7 @@ class App(_container.ContainerManager):
 # Commands that always talk to the proxy backend (others only for a proxied role, or with proxy_boot).
 PROXY_COMMANDS = ("maintenance", "live")
 COMMANDS = ("boot", "start", "stop", "remove", "details", "containers", "images", "version", "versions", "logs",
-            "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live")
+            "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live", "assets")
 
 
 def run(app, params):
@@ -893,6 +906,9 @@ def run(app, params):
                          images=only != "containers")
     if command == "maintenance":
         return app.maintenance(params.get("maintenance_message"))
+    if command == "assets":
+        return app.prepare_assets(pull=params.get("pull") or "missing",
+                                  check_service_label=params.get("check_service_label", True))
     if command in COMMANDS:
         return getattr(app, command)()
     raise AppError("unknown command %s (one of %s)" % (command, ", ".join(COMMANDS)))

@@ -38,7 +38,8 @@ description:
   - Other commands are Kamal's C(app) subcommands for one host and role. They are C(start), C(stop),
     C(remove), C(details), C(containers), C(images), C(version), C(logs), C(exec), C(stale_containers),
     C(maintenance) and C(live). There are also C(prune) (retention per service and destination),
-    C(tag_latest) and C(versions) (the versions present as containers, for rollback).
+    C(tag_latest), C(versions) (the versions present as containers, for rollback) and C(assets) (Kamal's assets step
+    alone, O(asset_path): a boot that spans several hosts does it on every host before any boots).
   - Every result lists the Docker and proxy operations performed in RV(actions). In check mode they are the
     planned ones and nothing changes.
 author: kamal.deploy developers (@kamal-deploy)
@@ -56,7 +57,7 @@ options:
     type: str
     default: boot
     choices: [boot, start, stop, remove, details, containers, images, version, versions, logs, exec,
-              stale_containers, prune, tag_latest, maintenance, live]
+              stale_containers, prune, tag_latest, maintenance, live, assets]
   service:
     description: The Kamal C(service) name.
     type: str
@@ -637,7 +638,7 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("command", "boot", ("image",)), ("command", "exec", ("image", "exec_command")),
+        required_if=[("command", "boot", ("image",)), ("command", "assets", ("image",)), ("command", "exec", ("image", "exec_command")),
                      ("command", "images", ("image",)), ("command", "tag_latest", ("image",))],
     )
     if not _docker.HAS_DOCKER:

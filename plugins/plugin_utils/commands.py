@@ -262,8 +262,8 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
     """The host groups an app command goes through, each with the primary and the other roles to act on per
     host (``hosts``: host -> {primary, others}). For a boot, the play's hosts (primary-role hosts first) in
     slices of boot.limit, each between the pre-app-boot and post-app-boot hooks, then boot.wait seconds
-    (Kamal's rolling boot), the roles of a host at once with boot.parallel_roles (_boot_items); any other command
-    acts on every host at once."""
+    (Kamal's rolling boot), the roles of a host at once with boot.parallel_roles (_boot_items), the assets of every
+    host first (assets_first); any other command acts on every host at once."""
     if boots:
         primary_hosts = [h for role in kamal["roles"] if role.get("primary") for h in role.get("hosts") or []]
         ordered = []
@@ -294,8 +294,27 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
             # other commands print what each call returns (output.yml).
             "tasks": "group.yml" if pre_hook or post_hook or group_wait else roles_tasks if boots else "output.yml",
             "roles_tasks": roles_tasks, "primary": primary, "others": others,
-            "pre_hook": pre_hook, "post_hook": post_hook, "wait": group_wait})
+            "pre_hook": pre_hook, "post_hook": post_hook, "wait": group_wait,
+            "label": "group %d of %d" % (n + 1, len(slices))})
+    prepare = assets_first(kamal, [h for group in slices for h in group], hosts) if boots else {}
+    if prepare:
+        groups.insert(0, {"number": 0, "count": len(slices), "hosts": sorted(prepare, key=list(hosts).index),
+                          "tasks": "primary.yml", "roles_tasks": "primary.yml", "primary": prepare,
+                          "others": {h: [] for h in prepare}, "pre_hook": False, "post_hook": False, "wait": 0,
+                          "label": "the version's assets on every host first"})
     return groups
+
+
+def assets_first(kamal, boot_hosts, hosts):
+    """Kamal prepares the assets (asset_path) on every host before any boots: a page of the new version served by
+    one host asks the others for its assets, and their old containers must have them. One kamal_app call per host
+    and asset role (``command: assets``: extract, combine both ways) before the first boot group; only when the
+    boot spans more than one host (on one host the boot call does it in its own order)."""
+    asset_roles = [role["name"] for role in kamal["roles"] if role.get("running_proxy") and role.get("asset_path")]
+    prepare = {h: [{"role": r, "command": "assets"} for r in hosts[h]["roles"] if r in asset_roles]
+               for h in boot_hosts if h in hosts}
+    prepare = {h: items for h, items in prepare.items() if items}
+    return prepare if len(prepare) > 1 else {}
 
 
 def _boot_items(placed, parallel):

@@ -176,3 +176,16 @@ def test_copy_missing_is_cp_rnT(tmp_path):
     assert (target / "same").read_text() == "target" and (target / "d" / "new").read_text() == "new"
     assert os.readlink(str(target / "link")) == "same"
     assert _assets.copy_missing(str(source), str(target)) == 0
+
+
+def test_the_assets_step_alone_prepares_what_the_boot_then_finds_done(world):
+    boot(world, "a1")
+    alone = world.run(command="assets", version="a2", asset_path="/rails/public/assets", proxy=PROXY)
+    assert alone["changed"] and alone["assets"]["old_version"] == "a1"
+    # the serving container's volume already has the new files, before anything boots
+    assert tree(assets_dir(world, "volumes", "web-a1"))["app-222.css"] == b"v2 css"
+    assert world.engine.named("app-web-a2") is None
+    archives = len([c for c in world.engine.calls if c[0] == "archive"])
+    result = boot(world, "a2")
+    assert result["changed"] and len([c for c in world.engine.calls if c[0] == "archive"]) == archives
+    assert not any(a.startswith("extract ") for a in result["actions"])

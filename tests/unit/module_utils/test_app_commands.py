@@ -244,3 +244,11 @@ def test_boot_with_prune_prunes_in_the_same_call_and_audits_only_the_boot(tmp_pa
     # Nothing to boot, nothing left to prune: no change, no audit line.
     again = w.run(version="v1", readiness_delay=0, prune=True, retain_containers=1)
     assert again["changed"] is False and _app.audit_message("boot", {"version": "v1"}, again) is None
+
+
+def test_exec_pulls_an_image_the_host_does_not_have_as_docker_run_does(tmp_path):
+    fresh = World(tmp_path)
+    result = fresh.run(command="exec", version="v2", exec_command="true")
+    assert result["actions"][:2] == ["write %s/.kamal/apps/app/env/roles/web.env (mode 0600, 0 key(s))" % fresh.home,
+                                     "docker pull %s:v2" % REPO]
+    assert ("pull", REPO + ":v2") in fresh.engine.calls

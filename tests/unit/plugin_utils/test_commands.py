@@ -430,3 +430,18 @@ def test_app_removal_runs_between_the_app_remove_hooks_under_the_lock(kamal, nam
     assert os.path.exists(os.path.join(REPO, "roles", "command", "tasks", "app_remove.yml"))
     # without them, straight to the app role's file, as any app command
     assert resolve(kamal, name, given)["work"]["role"] == "kamal.deploy.app"
+
+
+def test_a_boot_of_asset_roles_on_several_hosts_prepares_every_hosts_assets_first(tmp_path):
+    kamal = load(tmp_path, CONFIG.replace("proxy: {host: a.test, app_port: 3000}",
+                                          "proxy: {host: a.test, app_port: 3000}\nasset_path: /rails/public/assets"))
+    groups = resolve(kamal, "deploy")["boot_groups"]
+    prep = groups[0]
+    assert (prep["number"], prep["label"], prep["tasks"]) == (0, "the version's assets on every host first", "primary.yml")
+    assert prep["hosts"] == ["1.1.1.1", "1.1.1.2", "1.1.1.3"]  # the web hosts: workers has no proxy, no assets
+    assert prep["primary"]["1.1.1.2"] == [{"role": "web", "command": "assets"}]
+    assert [g["label"] for g in groups[1:]] == ["group 1 of 2", "group 2 of 2"]
+    # one host: its boot call does it in its own order; other commands never
+    assert resolve(kamal, "deploy", play_hosts=["1.1.1.1"])["boot_groups"][0]["number"] == 1
+    assert resolve(kamal, "app stop")["boot_groups"][0]["number"] == 1
+    assert resolve(load(tmp_path, CONFIG), "deploy")["boot_groups"][0]["number"] == 1
