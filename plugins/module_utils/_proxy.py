@@ -822,6 +822,36 @@ class ProxyContainer(_docker.Operations):
             self.repair_targets()
         return self._result(before)
 
+    def start(self):
+        """Kamal's ``proxy start``: the existing container running again (its routes with it)."""
+        before = self.describe()
+        container = self._existing()
+        if _docker.container_state(container) != "running":
+            self._do("start container %s" % CONTAINER_NAME)
+            if not self.check_mode:
+                _docker.call("starting %s" % CONTAINER_NAME, container.start)
+                self._wait_ready()
+                self.repair_targets()
+        return self._result(before)
+
+    def stop(self):
+        """Kamal's ``proxy stop``: every app it routes stops answering on this host until ``start``."""
+        before = self.describe()
+        container = self._existing()
+        if _docker.container_state(container) in ("running", "restarting", "paused"):
+            self._do("stop container %s" % CONTAINER_NAME)
+            if not self.check_mode:
+                _docker.call("stopping %s" % CONTAINER_NAME, container.stop, timeout=30)
+        return self._result(before)
+
+    def _existing(self):
+        container = self.current()
+        if container is None:
+            raise ProxyError("there is no %s container on this host: boot it first (kamal.deploy.proxy_boot)" % CONTAINER_NAME)
+        if not _is_ours(container):
+            raise ProxyError(foreign_message(container, takeover_hint=False))
+        return container
+
     def remove(self, force=False, keep_in_use=False):
         before = self.describe()
         apps = os.path.join(self.home, _naming.apps_directory())
@@ -876,6 +906,8 @@ def audit_messages(command, result):
         return []
     if command == "reboot":
         return ["Rebooted proxy"]
+    if command in ("start", "stop"):
+        return ["Started proxy" if command == "start" else "Stopped proxy"]
     if command == "remove" and any(a.startswith("stop and remove container") for a in result.get("actions") or []):
         return ["Removed proxy container"]
     return []

@@ -147,6 +147,9 @@ TABLE = {c.name: c for c in (
             "for the time of a container restart. Run it again with -e confirm=true (and -e rolling=true to reboot one "
             "server at a time)."),)),
     _proxy("remove", locked=True, options=(opt("force", kind="bool", setting=True),)),
+    _proxy("start", locked=True),
+    _proxy("stop", locked=True),
+    _proxy("restart", locked=True),
     _lock("acquire", options=(opt("message", to="lock_message", kind="str", required=(
         'Say why: -e message="..." (Kamal: kamal lock acquire -m MESSAGE)')),)),
     _lock("release"),
