@@ -159,11 +159,12 @@ APP_CASES = {
     "demo": (lambda: open(os.path.join(REPO, "demo", "config", "deploy.yml"), encoding="utf-8").read(), "web", "172.29.0.11", {
         "command": "boot", "service": "demo", "role": "web", "version": "v1", "image": "172.29.0.1:5000/demo",
         "registry": {"server": "172.29.0.1:5000", "username": "lab", "password": "reg-pw"}, "host": "172.29.0.11",
-        "env": {"GREETING": "hello from kamal.deploy"}, "secret_env": {"DEMO_SECRET": "demo"},
+        "env": {"BIND_HOST": "0.0.0.0", "GREETING": "hello from kamal.deploy"},
+        "secret_env": {"API_KEY": "k", "DATABASE_URL": "postgres://x"},
         "logging": {"driver": None, "options": {}}, "volumes": [],
         "labels": {"service": "demo", "role": "web", "destination": ""}, "options": {},
-        "proxy": {"hosts": [], "path_prefixes": [], "app_port": 80, "tls": False, "buffering": BUFFERING,
-                  "healthcheck": {"path": "/up"}, "log_request_headers": DEFAULT_LOG_REQUEST_HEADERS},
+        "proxy": {"hosts": ["demo.lab.test"], "path_prefixes": [], "app_port": 8080, "tls": True, "forward_headers": True,
+                  "buffering": BUFFERING, "healthcheck": {"path": "/up"}, "log_request_headers": DEFAULT_LOG_REQUEST_HEADERS},
         "readiness_delay": 0, "deploy_timeout": 30, "min_uptime": 0, "drain_timeout": 30, "retain_containers": 5,
         "stop_stale": True, "prune": True, "performer": "dev@example.test"}),
     "web with tags and custom certificate": (lambda: ROLES_CONFIG, "web", "1.1.1.1", {
