@@ -14,7 +14,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # pylint: disable=invalid-name
         if self.path == "/up":
             return self.answer(200, "ok")
-        res = subprocess.run(["psql", os.environ["DATABASE_URL"], "-tAc", QUERY], capture_output=True, text=True,
+        res = subprocess.run(["psql", "-q", os.environ["DATABASE_URL"], "-tAc", QUERY], capture_output=True, text=True,
                              timeout=10, check=False)
         if res.returncode != 0:
             return self.answer(503, "the database does not answer yet: %s" % res.stderr.strip())
