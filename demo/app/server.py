@@ -18,8 +18,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              timeout=10, check=False)
         if res.returncode != 0:
             return self.answer(503, "the database does not answer yet: %s" % res.stderr.strip())
-        return self.answer(200, "%s (version %s): %s" % (os.environ.get("GREETING", "hello"),
-                                                        os.environ.get("KAMAL_VERSION", "?")[:12], res.stdout.strip()))
+        greeting, version = os.environ.get("GREETING", "hello"), os.environ.get("KAMAL_VERSION", "?")[:12]
+        return self.answer(200, "%s (version %s): %s" % (greeting, version, res.stdout.strip()))
 
     def answer(self, status, text):
         body = (text + "\n").encode()

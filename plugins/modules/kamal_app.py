@@ -39,7 +39,7 @@ description:
     C(remove), C(details), C(containers), C(images), C(version), C(logs), C(exec), C(stale_containers),
     C(maintenance) and C(live). There are also C(prune) (retention per service and destination),
     C(tag_latest), C(versions) (the versions present as containers, for rollback) and C(assets) (Kamal's assets step
-    alone, O(asset_path): a boot that spans several hosts does it on every host before any boots).
+    alone, for O(asset_path); a boot that spans several hosts does it on every host before any boots).
   - Every result lists the Docker and proxy operations performed in RV(actions). In check mode they are the
     planned ones and nothing changes.
 author: kamal.deploy developers (@kamal-deploy)

@@ -155,7 +155,7 @@ class AssetLoad:
                         self.seen.add(body.strip().split()[-1])
                 for version in sorted(self.seen):
                     other = ips[n % 2]
-                    status, _ = get(other, self.app.host, f"/assets/application-{version}.css")
+                    status = get(other, self.app.host, f"/assets/application-{version}.css")[0]
                     with self.lock:
                         self.asset_requests[version] = self.asset_requests.get(version, 0) + 1
                     if status != 200:

@@ -125,7 +125,7 @@ def test_parallel_roles_boot_web_and_workers_of_a_server_in_one_call(parallel):
     assert sorted(running(parallel, parallel.vm1)) == sorted([web, workers])
     assert running(parallel, parallel.vm2) == [web]
     # vm1's roles went in one call (the workers behind web's healthy container), vm2's web alone
-    assert f"(item=['web', 'workers'])" in out and "Other roles" not in out, out[-3000:]
+    assert "(item=['web', 'workers'])" in out and "Other roles" not in out, out[-3000:]
     assert started_at(parallel, parallel.vm1, workers) > started_at(parallel, parallel.vm1, web)
     assert parallel.get(parallel.vm1) == (200, "app v1") and parallel.get(parallel.vm2) == (200, "app v1")
     parallel.version = version
