@@ -197,6 +197,13 @@ def build_app_remove(args, ctx):
     return playbook("app_remove", args, ctx, ("confirm", True))
 
 
+# rollout (kamal.deploy's own: kamal-proxy's canary rollouts, which Kamal does not expose) -------------------------
+
+def build_rollout_set(args, ctx):
+    return playbook("rollout_set", args, ctx, ("percent", args.percent if args.percent is not None else 0),
+                    ("list", ",".join(split(args.list)) or None), check=bool(args.check), version=False)
+
+
 # proxy ------------------------------------------------------------------------------------------------------
 
 def build_proxy_reboot(args, ctx):
@@ -277,6 +284,7 @@ GROUPS = {
     "lock": "Manage the deploy lock",
     "proxy": "Manage kamal-proxy",
     "prune": "Prune old application images and containers",
+    "rollout": "Canary rollouts through the proxy (kamal.deploy's own: Kamal has none)",
 }
 
 COMMANDS = [
@@ -329,6 +337,19 @@ COMMANDS = [
             runs=PB + "proxy_reboot -e confirm=true", destructive="This will cause a brief outage on each host."),
     Command(("proxy", "remove"), "Remove proxy container and image from servers", build_proxy_remove,
             (Opt(("--force",), "Force removing proxy when apps are still installed", default_note="false"),), runs=PB + "proxy_remove"),
+
+    Command(("rollout", "deploy"), "Boot a version next to the live one as the proxy's rollout target (no traffic yet)",
+            deploy_like("rollout_deploy"), (SKIP_PUSH,), runs=PB + "rollout_deploy [-e version=V]"),
+    Command(("rollout", "set"), "Send a share of the traffic to the rollout (a percentage, or kamal-rollout cookie values)",
+            build_rollout_set,
+            (Opt(("--percent",), "Percentage of clients sent to the rollout", metavar="N", type=int),
+             Opt(("--list",), "kamal-rollout cookie values always sent to the rollout (separate by comma)", metavar="VALUES"),
+             Opt(("--check",), "Show the split it would set, changing nothing", default_note="false")),
+            runs=PB + "rollout_set -e percent=N [-e list=a,b]"),
+    Command(("rollout", "stop"), "Send all traffic back to the live version and stop the rollout", simple("rollout_stop"),
+            runs=PB + "rollout_stop"),
+    Command(("rollout", "status"), "Show the rollout and its split on servers", simple("rollout_status"),
+            runs=PB + "rollout_status"),
 
     Command(("accessory", "boot"), "Boot new accessory service on host (use NAME=all to boot all accessories)",
             build_accessory("boot"), args="NAME", positionals=NAME, runs=PB + "accessory_boot -e accessory=NAME"),

@@ -57,6 +57,14 @@ options:
         description: Debug logging in Caddy.
         type: bool
         default: false
+      http3:
+        description:
+          - Serve HTTP/3 (QUIC) next to HTTP/1.1 and HTTP/2 on the HTTPS port, publishing it over UDP as well
+            (kamal-proxy's C(run --http3)). Off, the proxy advertises no HTTP/3.
+          - Kamal has no key for it; deploy.yml sets it under C(x-kamal-deploy.proxy.run.http3). Publishing the UDP
+            port needs a proxy reboot (a boot does not recreate a running proxy).
+        type: bool
+        default: false
       options:
         description:
           - Extra C(docker run) options as Kamal writes them (C(memory), C(cpus), C(label), C(sysctl), C(add-host),
@@ -76,7 +84,11 @@ options:
         description: PEM of a root Caddy must trust to talk to O(acme.ca).
         type: str
   takeover:
-    description: Stop and rename (C(kamal-proxy_replaced_<hex>)) a C(kamal-proxy) container this collection did not create.
+    description:
+      - Take over a C(kamal-proxy) container this collection did not create (Kamal's). The routes in its state file
+        (every service it serves) are recreated in this proxy first, then it is stopped and renamed
+        C(kamal-proxy_replaced_<hex>) and this proxy starts in its place. In check mode the routes that would move
+        are listed in the actions.
     type: bool
     default: false
 """

@@ -154,7 +154,9 @@ class RoleSpec(_container.ContainerSpec):
         check = dict((self.proxy or {}).get("healthcheck") or {})
         return {"path": check.get("path") or health().DEFAULT_PATH,
                 "interval": check.get("interval") or health().DEFAULT_INTERVAL,
-                "timeout": check.get("timeout") or health().DEFAULT_TIMEOUT}
+                "timeout": check.get("timeout") or health().DEFAULT_TIMEOUT,
+                # kamal-proxy's --health-check-port (x-kamal-deploy: proxy: healthcheck: port:)
+                "port": check.get("port") or self.app_port}
 
     def stop_timeout(self):
         """``docker stop -t``: stop_timeout if set, else drain_timeout for roles without the proxy (Kamal)."""
@@ -343,6 +345,11 @@ class App(_container.ContainerManager):
         before = self._state(current)
         route_info = {}
 
+        # A canary rollout of this version becomes the live container (no new boot); any other rollout ends first.
+        promoted = self._settle_rollout(name, want_hash) if spec.proxied and self.proxy is not None else None
+        if promoted is not None:
+            return self._promote(promoted, current, image, before, timings, stop_stale, tag_latest)
+
         if stop_stale:
             self._stop_stale(current)
 
@@ -368,31 +375,12 @@ class App(_container.ContainerManager):
             # Before anything runs: the serving container gets the new files too, the new one the old files.
             assets.prepare(spec.version_of(old_name) if old is not None else None)
             lap("assets")
-        clashing = self.container(name)
-        if clashing is not None:
-            renamed = spec.container_name(naming.replaced_version(spec.version, self.random_hex(8)))
-            self._do("docker rename %s %s" % (name, renamed), clashing.rename, renamed)
-            if old is not None and old.id == clashing.id:
-                old_name = renamed
-        hostname = spec.hostname(self.random_hex(6))
-        kwargs = spec.create_kwargs()
-        if want_hash:
-            kwargs["labels"][SPEC_LABEL] = want_hash
-        self._do(render_run(spec, name, hostname, spec.image(), kwargs))
-        new = None
-        booted_at = started_at = None
-        if not self.check_mode:
-            try:
-                new = self.client.containers.create(spec.image(), hostname=hostname, name=name, detach=True, **kwargs)
-                new.start()
-                booted_at = self.clock()
-                new.reload()
-            except Exception as exc:  # pylint: disable=broad-except
-                if new is not None:
-                    self._stop_quietly(new)
-                raise AppError(_docker.error_message(exc, "running %s" % name), actions=list(self.actions),
-                               role=spec.role, serving_version=spec.version_of(old_name) if old is not None else None)
-            started_at = (new.attrs.get("State") or {}).get("StartedAt")
+        renamed = self._rename_clashing(name)
+        if renamed and old is not None and old.id == renamed[0]:
+            old_name = renamed[1]
+        new, booted_at = self._run_new(name, want_hash, role=spec.role,
+                                       serving_version=spec.version_of(old_name) if old is not None else None)
+        started_at = (new.attrs.get("State") or {}).get("StartedAt") if new is not None else None
 
         lap("run")
         health_info = self._wait_healthy(new, name, old_name if old is not None else None)
@@ -422,6 +410,160 @@ class App(_container.ContainerManager):
                            health=health_info, uptime=uptime_info, route=route_info,
                            diff={"before": before, "after": after}, timings=timings, role=spec.role,
                            serving_version=spec.version)
+
+    # -- canary rollouts (kamal-proxy's `rollout deploy|set|stop`, which Kamal does not expose)
+    def _need_route(self, what):
+        if not self.spec.proxied:
+            raise AppError("%s: the role %s does not run the proxy on %s, so it has no traffic to split"
+                           % (what, self.spec.role, self.spec.host))
+        return self._need_proxy()
+
+    def rollout(self):
+        """The role's rollout on this host (None: none), from the proxy's files."""
+        return self._need_route("rollout").rollout(self.spec.home, self.spec.route_name)
+
+    def rollout_deploy(self, pull="missing", check_service_label=True):
+        """Boot the version next to the live one as the route's rollout target: run, health check (it gets no
+        traffic before it is healthy), then the rollout's DNS answer; a rollout container it replaces drains
+        and stops. The live container and the split stay as they are."""
+        spec = self.spec
+        proxy = self._need_route("rollout deploy")
+        name = spec.container_name()
+        current = self.current_container()
+        if current is not None and current.name == name:
+            raise AppError("rollout deploy: version %s is the live version of the role %s on %s; deploy another "
+                           "version as the rollout" % (spec.version, spec.role, spec.host))
+        image = self.ensure_app_image(pull, check_service_label)
+        image_id = image.id if image is not None else None
+        self.ensure_env_file()
+        want_hash = spec.spec_hash(image_id) if image_id else None
+        ensured = proxy.ensure_route(spec.home, spec.route(), check_mode=self.check_mode)
+        if ensured.get("changed"):
+            self.actions.append("proxy ensure route %s" % spec.route_name)
+            self.changed = True
+        before = proxy.rollout(spec.home, spec.route_name)
+        existing = self.container(name)
+        if (existing is not None and before and before.get("container") == name and want_hash
+                and existing.labels.get(SPEC_LABEL) == want_hash
+                and (existing.attrs.get("State") or {}).get("Status") == "running"):
+            return self.result(rollout=before, container=self.summarize(existing), version=spec.version)
+        if existing is not None:
+            self._rename_clashing(name, existing)
+        new = self._run_new(name, want_hash)[0]
+        health_info = self._wait_healthy(new, name, current.name if current is not None else None)
+        ip = container_ip(new, spec.network) if new is not None else None
+        self.actions.append("proxy rollout %s to %s (%s)" % (spec.route_name, ip or "<ip of %s>" % name, spec.version))
+        self.changed = True
+        after = dict(before or {"percent": 0, "list": []}, version=spec.version, container=name, ip=ip)
+        if not self.check_mode:
+            after = proxy.rollout_deploy(spec.home, spec.route_name, ip, name, spec.version)["after"]
+        replaced = self.container(before["container"]) if before and before.get("container") not in (None, name) else None
+        if replaced is not None and (replaced.attrs.get("State") or {}).get("Status") in ACTIVE_STATUSES:
+            if before.get("ip") and not self.check_mode:
+                proxy.drain(spec.home, "%s:%d" % (before["ip"], spec.app_port), spec.params.get("drain_timeout", 30))
+            self.stop_container(replaced, spec.stop_timeout(), " (the rollout it replaces)")
+        return self.result(rollout=after, container=self.summarize(new) if new is not None else {"name": name},
+                           version=spec.version, health=health_info,
+                           diff={"before": {"rollout": before}, "after": {"rollout": after}})
+
+    def rollout_set(self, percent=0, allowlist=None):
+        """The split: ``percent`` of the clients (by the proxy's kamal-split cookie) and every kamal-rollout cookie
+        in ``allowlist`` go to the rollout target. A file write on the proxy: no reload, no request lost."""
+        spec = self.spec
+        proxy = self._need_route("rollout set")
+        done = proxy.set_split(spec.home, spec.route_name, percent, allowlist, check_mode=self.check_mode)
+        after = dict(proxy.rollout(spec.home, spec.route_name) or {}, **done["after"])
+        if done["changed"]:
+            self.actions.append("proxy split %s: %s" % (spec.route_name, proxy.describe_split(after)))
+            self.changed = True
+        return self.result(rollout=after, split=proxy.describe_split(after),
+                           diff={"before": {"split": done["before"]}, "after": {"split": done["after"]}})
+
+    def rollout_stop(self):
+        """All traffic back to the live target, the rollout drained, its container stopped."""
+        spec = self.spec
+        proxy = self._need_route("rollout stop")
+        before = proxy.rollout(spec.home, spec.route_name)
+        ended = proxy.end_rollout(spec.home, spec.route_name, spec.app_port, spec.params.get("drain_timeout", 30),
+                                  check_mode=self.check_mode)
+        if ended["changed"]:
+            self.actions.append("proxy end rollout %s (all traffic to the live target)" % spec.route_name)
+            self.changed = True
+        stopped = self.container(before["container"]) if before and before.get("container") else None
+        if stopped is not None and (stopped.attrs.get("State") or {}).get("Status") in ACTIVE_STATUSES:
+            self.stop_container(stopped, spec.stop_timeout(), " (rollout stopped)")
+        return self.result(rollout=None, stopped=before, drain=ended.get("drain"),
+                           diff={"before": {"rollout": before}, "after": {"rollout": None}})
+
+    def _settle_rollout(self, name, want_hash):
+        """Before a boot: the rollout container to promote (this version, this configuration, running), or None
+        once any other rollout has ended (its traffic back to live, drained, its container stopped)."""
+        spec = self.spec
+        state = self.proxy.rollout(spec.home, spec.route_name)
+        if not state:
+            return None
+        candidate = self.container(state["container"]) if state.get("container") else None
+        if (candidate is not None and candidate.name == name and want_hash
+                and candidate.labels.get(SPEC_LABEL) == want_hash
+                and (candidate.attrs.get("State") or {}).get("Status") == "running"):
+            return candidate
+        self.rollout_stop()
+        return None
+
+    def _promote(self, promoted, current, image, before, timings, stop_stale, tag_latest):
+        """The rollout container becomes live: the route switches to it and the old live one drains; then the
+        rollout ends (both names answered the same container by then) and the old container stops."""
+        spec = self.spec
+        self.actions.append("promote the rollout %s (%s) to live" % (promoted.name, spec.version))
+        self.changed = True
+        route_info = self.route_to(promoted, current)
+        ended = self.proxy.end_rollout(spec.home, spec.route_name, check_mode=self.check_mode)
+        route_info["rollout"] = ended
+        if stop_stale:
+            self._stop_stale(promoted)
+        elif current is not None and current.id != promoted.id:
+            self.stop_container(current, spec.stop_timeout(), name=current.name)
+        if tag_latest:
+            self._tag_latest(image)
+        return self.result(container=self.summarize(promoted), version=spec.version,
+                           old_version=spec.version_of(current.name) if current is not None else None,
+                           route=route_info, promoted=True, timings=timings, role=spec.role,
+                           serving_version=spec.version,
+                           diff={"before": before, "after": self._state(promoted, route_info)})
+
+    def _rename_clashing(self, name, clashing=None):
+        """Make way for a new container named ``name``: one of that name (``clashing``, else looked up) is renamed
+        ``<name>_replaced_<hex>``, as Kamal does. ``(its id, its new name)``, or None when there was none."""
+        clashing = clashing if clashing is not None else self.container(name)
+        if clashing is None:
+            return None
+        renamed = self.spec.container_name(naming.replaced_version(self.spec.version, self.random_hex(8)))
+        self._do("docker rename %s %s" % (name, renamed), clashing.rename, renamed)
+        return clashing.id, renamed
+
+    def _run_new(self, name, want_hash, **failure):
+        """Create and start the role's container ``name`` (labelled with ``want_hash``, the spec it runs).
+        ``(container, when it started)``; ``(None, None)`` in check mode. A container that fails to start is
+        stopped, and the error carries ``failure`` (the role and the version still serving)."""
+        spec = self.spec
+        hostname = spec.hostname(self.random_hex(6))
+        kwargs = spec.create_kwargs()
+        if want_hash:
+            kwargs["labels"][SPEC_LABEL] = want_hash
+        self._do(render_run(spec, name, hostname, spec.image(), kwargs))
+        if self.check_mode:
+            return None, None
+        new = None
+        try:
+            new = self.client.containers.create(spec.image(), hostname=hostname, name=name, detach=True, **kwargs)
+            new.start()
+            booted_at = self.clock()
+            new.reload()
+        except Exception as exc:  # pylint: disable=broad-except
+            if new is not None:
+                self._stop_quietly(new)
+            raise AppError(_docker.error_message(exc, "running %s" % name), actions=list(self.actions), **failure)
+        return new, booted_at
 
     def _state(self, container, route_info=None):
         state = {"container": None, "version": None, "image": None, "status": None}
@@ -509,7 +651,7 @@ class App(_container.ContainerManager):
             if spec.proxied:
                 check = spec.healthcheck()
                 return {"planned": "GET http://<ip of %s>:%d%s until 2xx (deploy_timeout %s s)"
-                                   % (name, spec.app_port, check["path"], deploy_timeout)}
+                                   % (name, check["port"], check["path"], deploy_timeout)}
             return {"planned": "wait until healthy or running for readiness_delay (deploy_timeout %s s)"
                                % deploy_timeout}
         serving = spec.version_of(old_name) if old_name else None
@@ -554,7 +696,7 @@ class App(_container.ContainerManager):
         that exits or restarts meanwhile ends the wait at once."""
         spec = self.spec
         check = spec.healthcheck()
-        url = "http://%s:%d%s" % (container_ip(container, spec.network), spec.app_port, check["path"])
+        url = "http://%s:%d%s" % (container_ip(container, spec.network), check["port"], check["path"])
 
         def abort():
             container.reload()
@@ -748,7 +890,9 @@ class App(_container.ContainerManager):
         return self.result()
 
     def details(self):
-        return self.result(containers=[self.summarize(c) for c in self.list_containers(ACTIVE_STATUSES)])
+        rollout = self.proxy.rollout(self.spec.home, self.spec.route_name) if self.spec.proxied and self.proxy else None
+        return self.result(containers=[self.summarize(c) for c in self.list_containers(ACTIVE_STATUSES)],
+                           rollout=rollout)
 
     def containers(self):
         return self.result(containers=[self.summarize(c) for c in self.list_containers(role=False)])
@@ -880,9 +1024,10 @@ class App(_container.ContainerManager):
 
 
 # Commands that always talk to the proxy backend (others only for a proxied role, or with proxy_boot).
-PROXY_COMMANDS = ("maintenance", "live")
+PROXY_COMMANDS = ("maintenance", "live", "rollout_deploy", "rollout_set", "rollout_stop", "rollout")
 COMMANDS = ("boot", "start", "stop", "remove", "details", "containers", "images", "version", "versions", "logs",
-            "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live", "assets")
+            "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live", "rollout_deploy", "rollout_set",
+            "rollout_stop", "rollout", "assets")
 
 
 def run(app, params):
@@ -909,6 +1054,13 @@ def run(app, params):
     if command == "assets":
         return app.prepare_assets(pull=params.get("pull") or "missing",
                                   check_service_label=params.get("check_service_label", True))
+    if command == "rollout_deploy":
+        return app.rollout_deploy(pull=params.get("pull") or "missing",
+                                  check_service_label=params.get("check_service_label", True))
+    if command == "rollout_set":
+        return app.rollout_set(params.get("rollout_percent") or 0, params.get("rollout_list") or [])
+    if command == "rollout":
+        return app.result(rollout=app.rollout())
     if command in COMMANDS:
         return getattr(app, command)()
     raise AppError("unknown command %s (one of %s)" % (command, ", ".join(COMMANDS)))
@@ -1003,5 +1155,10 @@ def audit_message(command, params, result):
         "prune": "Pruned containers and images",
         "maintenance": "Maintenance mode on",
         "live": "Maintenance mode off",
+        "rollout_deploy": "Deployed app version %s as the rollout" % version,
+        "rollout_stop": "Stopped the rollout of app version %s" % ((result.get("stopped") or {}).get("version")),
     }
+    if command == "rollout_set":
+        rollout = result.get("rollout") or {}
+        return "Set the rollout split of app version %s to %s" % (rollout.get("version"), result.get("split"))
     return messages.get(command)

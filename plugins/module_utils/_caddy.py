@@ -13,6 +13,11 @@ tested. The design (see ``docs/dev/proxy-contract.md``):
 - Each route also gets a tiny Caddy server on a loopback address of its own, on the route's app port,
   answering 503 with the body of a file the module writes: maintenance mode points the route's name at
   that address. That too needs no reload.
+- A canary rollout is the same trick twice: the route's rollout target has a DNS name of its own
+  (``<route>.rollout.live.``), and which requests go there is read from a file at every request
+  (``split/<route>``: a threshold for the proxy's random ``kamal-split`` cookie and the ``kamal-rollout``
+  cookie values always sent to the rollout). Booting a rollout, changing its split and stopping it write
+  files and DNS answers; Caddy's config stays the same.
 - Caddy's config changes only when a route itself changes (hosts, paths, TLS, options).
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import ipaddress
 import json
 import re
 
@@ -27,7 +33,18 @@ CONTAINER_DIR = "/kamal-proxy"
 ADMIN_SOCKET = CONTAINER_DIR + "/run/admin.sock"
 ADMIN_ORIGIN = "localhost"
 DNS_DIR = CONTAINER_DIR + "/dns"
+SPLIT_DIR = CONTAINER_DIR + "/split"
+AUTH_DIR = CONTAINER_DIR + "/auth"
 DNS_SUFFIX = "live"
+ROLLOUT_LABEL = "rollout"
+# A route's rollout target: its own DNS name and target file, under this suffix of the route name ('@' is never in
+# a route name, so no route can clash with another's rollout).
+ROLLOUT_SUFFIX = "@rollout"
+# kamal-proxy's cookie (its rollout --list values) and ours: a random value the proxy gives each client, compared
+# with the split's threshold, so a client stays on its side while the split does not change.
+ROLLOUT_COOKIE = "kamal-rollout"
+SPLIT_COOKIE = "kamal-split"
+SPLIT_COOKIE_MAX_AGE = 30 * 24 * 3600
 DNS_RESOLVER = "127.0.0.1:53"
 REFRESH_MS = 100
 ACCESS_LOGGER = "kamal_access"
@@ -47,16 +64,22 @@ DEFAULT_MAINTENANCE_MESSAGE = "The service is temporarily unavailable for mainte
 ROUTE_KEYS = (
     "name", "hosts", "path_prefixes", "strip_path_prefix", "app_port", "tls", "tls_certificate_pem",
     "tls_private_key_pem", "ssl_redirect", "forward_headers", "response_timeout", "buffering", "healthcheck",
-    "log_request_headers", "log_response_headers",
+    "log_request_headers", "log_response_headers", "basic_auth", "client_ip",
 )
 # Keys kamal_app may pass along that are not the proxy's business (the deploy gate uses them).
 IGNORED_ROUTE_KEYS = ("deploy_timeout", "drain_timeout", "error_pages_path", "service", "role", "destination",
                       "host", "path_prefix")
 BUFFERING_KEYS = ("requests", "responses", "memory", "max_request_body", "max_response_body")
-HEALTHCHECK_KEYS = ("path", "interval", "timeout")
+HEALTHCHECK_KEYS = ("path", "interval", "timeout", "port")
+BASIC_AUTH_KEYS = ("username", "password_hash")
+CLIENT_IP_KEYS = ("header", "trusted_proxies")
+# Caddy's http_basic hashes; the plan makes argon2id ones (``_route.password_hash``).
+PASSWORD_HASH_RE = re.compile(r"^\$(argon2id\$v=19\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+|2[aby]\$\d\d\$[./A-Za-z0-9]{53})$")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _HEADER_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+_HEADER_VALUE_RE = re.compile(r"^[^\x00-\x1f\x7f]+$")
+_COOKIE_VALUE_RE = re.compile(r"^[!#-+\--:<-\[\]-~]+$")  # RFC 6265 cookie-octets, minus ',' (the list separator)
 
 
 class RouteError(ValueError):
@@ -158,10 +181,8 @@ def _normalize(name, route):
     for header in request_headers + _list(route.get("log_response_headers")):
         if not _HEADER_RE.match(header):
             raise RouteError("%r is not a header name" % header)
-    app_port = _int(route.get("app_port"), DEFAULT_APP_PORT, "app_port", 1)
-    if app_port > 65535:
-        raise RouteError("app_port must be a TCP port, got %d" % app_port)
-    return {
+    app_port = _port(route.get("app_port"), DEFAULT_APP_PORT, "app_port")
+    normalized = {
         "name": name,
         "hosts": hosts,
         "path_prefixes": sorted(prefixes),
@@ -187,15 +208,116 @@ def _normalize(name, route):
         "log_request_headers": request_headers,
         "log_response_headers": _list(route.get("log_response_headers")),
     }
+    # Settings Kamal has no key for are in the stored form only when set: routes without them are stored as before.
+    health_port = _port(healthcheck.get("port"), None, "healthcheck.port")
+    if health_port is not None:
+        normalized["healthcheck"]["port"] = health_port
+    for key, value in (("basic_auth", _basic_auth(route.get("basic_auth"))),
+                       ("client_ip", _client_ip(route.get("client_ip")))):
+        if value:
+            normalized[key] = value
+    return normalized
+
+
+def _port(value, default, what):
+    port = _int(value, default, what, 1)
+    if port is not None and port > 65535:
+        raise RouteError("%s must be a TCP port, got %d" % (what, port))
+    return port
+
+
+def _basic_auth(value):
+    """The stored form: the user and the hash's fingerprint (the hash itself goes to a 0600 file, never a diff)."""
+    if not value:
+        return None
+    unknown = sorted(set(value) - set(BASIC_AUTH_KEYS))
+    if unknown:
+        raise RouteError("basic_auth: unknown keys %s" % ", ".join(unknown))
+    username, hashed = value.get("username"), value.get("password_hash")
+    if not username or not hashed:
+        raise RouteError("basic_auth needs a username and a password_hash")
+    if ":" in str(username) or not _HEADER_VALUE_RE.match(str(username)):
+        raise RouteError("basic_auth: %r is not a user name (no ':' or control characters)" % (username,))
+    if not PASSWORD_HASH_RE.match(str(hashed)):
+        raise RouteError("basic_auth: password_hash is not an argon2id or bcrypt hash (make one with "
+                         "`caddy hash-password --algorithm argon2id`, or let the plan hash the secret)")
+    return {"username": str(username), "fingerprint": password_fingerprint(hashed)}
+
+
+def password_fingerprint(hashed):
+    return hashlib.sha256(str(hashed).encode("utf-8")).hexdigest()[:16]
+
+
+def _client_ip(value):
+    if not value:
+        return None
+    unknown = sorted(set(value) - set(CLIENT_IP_KEYS))
+    if unknown:
+        raise RouteError("client_ip: unknown keys %s" % ", ".join(unknown))
+    header = value.get("header")
+    if not header or not _HEADER_RE.match(str(header)):
+        raise RouteError("client_ip: header %r is not a header name" % (header,))
+    ranges = []
+    for item in _list(value.get("trusted_proxies")):
+        try:
+            ranges.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise RouteError("client_ip: trusted_proxies: %r is not an IP address or CIDR range" % item)
+    if not ranges:
+        raise RouteError("client_ip needs trusted_proxies: the addresses allowed to set %s (e.g. your load balancer's, "
+                         "or Cloudflare's ranges)" % header)
+    return {"header": str(header), "trusted_proxies": sorted(set(ranges))}
 
 
 def dns_name(route_name):
-    """The DNS name a route's upstream resolves (fully qualified, so no search domain is tried)."""
-    label = route_name.lower()
+    """The DNS name a route's upstream resolves (fully qualified, so no search domain is tried).
+
+    ``<route>@rollout`` (ROLLOUT_SUFFIX) names the route's rollout target: ``<route label>.rollout.live.``."""
+    base, rollout = route_name, route_name.endswith(ROLLOUT_SUFFIX)
+    if rollout:
+        base = route_name[:-len(ROLLOUT_SUFFIX)]
+    label = base.lower()
     if not re.match(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", label):
         cleaned = re.sub(r"[^a-z0-9-]+", "-", label).strip("-")[:40] or "route"
-        label = "%s-%s" % (cleaned, hashlib.sha256(route_name.encode("utf-8")).hexdigest()[:10])
-    return "%s.%s." % (label, DNS_SUFFIX)
+        label = "%s-%s" % (cleaned, hashlib.sha256(base.encode("utf-8")).hexdigest()[:10])
+    return "%s.%s%s." % (label, ROLLOUT_LABEL + "." if rollout else "", DNS_SUFFIX)
+
+
+def rollout_name(route_name):
+    """The pseudo-route name of a route's rollout target (its DNS file and target file use it)."""
+    return route_name + ROLLOUT_SUFFIX
+
+
+def split_threshold(percent):
+    """The ``kamal-split`` cookie values below this string go to the rollout: the cookie is a random UUID, so the
+    first 8 hex digits compared as text are a uniform number in [0, 2^32); '' sends nobody, 'g' everybody."""
+    percent = int(percent or 0)
+    if percent <= 0:
+        return ""
+    if percent >= 100:
+        return "g"
+    return "%08x" % (percent * (1 << 32) // 100)
+
+
+def split_file(percent, allowlist):
+    """``split/<route>``, read by Caddy at every request: ``<threshold> ,<value>,<value>,`` ('' : no rollout)."""
+    values = [str(v) for v in allowlist or []]
+    for value in values:
+        if not _COOKIE_VALUE_RE.match(value):
+            raise RouteError("rollout list: %r is not a cookie value (no spaces, commas, semicolons, quotes or "
+                             "backslashes)" % value)
+    if not percent and not values:
+        return ""
+    return "%s ,%s\n" % (split_threshold(percent), "".join(v + "," for v in values))
+
+
+def split_path(route_name):
+    return "%s/%s" % (SPLIT_DIR, route_name)
+
+
+def auth_path(route_name, fingerprint):
+    """The file the route's password hash is in (its fingerprint in the name: a new hash is a config change)."""
+    return "%s/%s.%s" % (AUTH_DIR, route_name, fingerprint)
 
 
 def maintenance_address(route_name, taken=()):
@@ -244,6 +366,60 @@ def maintenance_file(name):
     return "%s/maintenance/%s.html" % (CONTAINER_DIR, name)
 
 
+def _placeholder(name):
+    return "{%s}" % name
+
+
+def _rollout_handlers(route):
+    """Which target a request goes to: the live one, unless the split file sends it to the rollout target.
+
+    ``vars`` reads the split file and the cookies once per request; a client without our cookie gets one (only
+    while a percentage is set), and is placed by that new value at once."""
+    split_var, file_var = "http.vars.kamal_split", "http.vars.kamal_split_file"
+    rollout_var = "http.vars.kamal_rollout"
+    new_client = "{%s} != '' && !{%s}.startsWith(' ') && {%s} == ''" % (file_var, file_var, split_var)
+    to_rollout = ("cel.bind(f, {%s}.split(' '), size(f) == 2 && ({%s} < f[0] || ({%s} != '' && "
+                  "f[1].contains(',' + {%s} + ','))))" % (file_var, split_var, rollout_var, rollout_var))
+    cookie = "%s={http.request.uuid}; Path=/; Max-Age=%d; HttpOnly; SameSite=Lax" % (SPLIT_COOKIE, SPLIT_COOKIE_MAX_AGE)
+    return [
+        {"handler": "vars", "kamal_upstream": dns_name(route["name"]),
+         "kamal_split_file": _placeholder("file." + split_path(route["name"])),
+         "kamal_split": _placeholder("http.request.cookie." + SPLIT_COOKIE),
+         "kamal_rollout": _placeholder("http.request.cookie." + ROLLOUT_COOKIE)},
+        {"handler": "subroute", "routes": [
+            {"match": [{"expression": new_client}], "handle": [
+                {"handler": "vars", "kamal_split": "{http.request.uuid}"},
+                {"handler": "headers", "response": {"add": {"Set-Cookie": [cookie]}}}]},
+            {"match": [{"expression": to_rollout}], "handle": [
+                {"handler": "vars", "kamal_upstream": dns_name(rollout_name(route["name"]))}]},
+        ]},
+    ]
+
+
+def _basic_auth_handler(route):
+    auth = route["basic_auth"]
+    return {"handler": "authentication", "providers": {"http_basic": {
+        "accounts": [{"username": auth["username"],
+                      # Read from the 0600 file when Caddy loads the config: the hash is never in caddy.json.
+                      "password": _placeholder("file." + auth_path(route["name"], auth["fingerprint"]))}],
+        "hash": {"algorithm": "argon2id"}, "hash_cache": {}, "realm": route["name"]}}}
+
+
+def _client_ip_handlers(route):
+    """The client's address: the header's value when the request comes from a trusted proxy and has it, else the
+    peer's address; it becomes the X-Forwarded-For the app sees (and the access log's ``client_ip``)."""
+    client_ip = route["client_ip"]
+    return [
+        {"handler": "vars", "kamal_client_ip": "{http.request.remote.host}"},
+        {"handler": "subroute", "routes": [{
+            "match": [{"remote_ip": {"ranges": list(client_ip["trusted_proxies"])},
+                       "header": {client_ip["header"]: ["*"]}}],
+            "handle": [{"handler": "vars",
+                        "kamal_client_ip": _placeholder("http.request.header." + client_ip["header"])}]}]},
+        {"handler": "log_append", "key": "client_ip", "value": "{http.vars.kamal_client_ip}"},
+    ]
+
+
 def _upstream_handlers(route, scheme):
     handlers = []
     if route["log_request_headers"] or route["log_response_headers"]:
@@ -254,18 +430,28 @@ def _upstream_handlers(route, scheme):
         for header in route["log_response_headers"]:
             handlers.append({"handler": "log_append", "key": "response_header.%s" % header,
                              "value": "{http.response.header.%s}" % header})
+    if route.get("basic_auth"):
+        handlers.append(_basic_auth_handler(route))
+    handlers += _rollout_handlers(route)
+    if route.get("client_ip"):
+        handlers += _client_ip_handlers(route)
     buffering = route["buffering"]
     if buffering["max_request_body"]:
         handlers.append({"handler": "request_body", "max_size": buffering["max_request_body"]})
     proxy = {
         "handler": "reverse_proxy",
+        # The live or the rollout target's name (the vars above chose): Caddy caches each name's answer apart.
         "dynamic_upstreams": {
-            "source": "a", "name": dns_name(route["name"]), "port": str(route["app_port"]),
+            "source": "a", "name": "{http.vars.kamal_upstream}", "port": str(route["app_port"]),
             "refresh": "%dms" % REFRESH_MS, "resolver": {"addresses": [DNS_RESOLVER]}, "versions": {"ipv4": True},
         },
         "transport": {"protocol": "http", "response_header_timeout": "%ds" % route["response_timeout"]},
     }
-    if route["forward_headers"]:
+    if route.get("client_ip"):
+        # X-Forwarded-For is the client's address alone; the trusted proxies' X-Forwarded-Proto/Host are kept.
+        proxy["trusted_proxies"] = list(route["client_ip"]["trusted_proxies"])
+        proxy["headers"] = {"request": {"set": {"X-Forwarded-For": ["{http.vars.kamal_client_ip}"]}}}
+    elif route["forward_headers"]:
         # Trust X-Forwarded-* sent by whatever is in front (kamal-proxy's --forward-headers): Caddy then
         # appends to X-Forwarded-For and keeps the incoming Proto/Host instead of overwriting them.
         proxy["trusted_proxies"] = ["0.0.0.0/0", "::/0"]
@@ -373,6 +559,9 @@ def build_config(settings, records):
     if https_routes:
         servers["kamal_https"] = {"listen": [":443"], "routes": https_routes,
                                   "automatic_https": {"disable_redirects": True},
+                                  # HTTP/3 only when its UDP port is published (run.http3): else no Alt-Svc for a
+                                  # port nobody can reach.
+                                  "protocols": ["h1", "h2", "h3"] if settings.get("http3") else ["h1", "h2"],
                                   "logs": {"default_logger_name": ACCESS_LOGGER}}
     for server, scheme in (("kamal_http", "http"), ("kamal_https", "https")):
         errors = [entry for entry in (error_routes(r, pages[r["name"]], scheme) for r in routes if r["name"] in pages)

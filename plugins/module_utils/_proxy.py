@@ -21,6 +21,10 @@ Files under ``<home>/.kamal/proxy`` (mounted at ``/kamal-proxy`` in the containe
 ``maintenance/<route>.html`` the 503 page of maintenance mode
 ``error_pages/<route>/``      the app's own error pages: ``NNN.html`` rendered, ``templates/NNN.html`` as given
 ``tls/<route>/*.pem``       custom certificates (0600)
+``auth/<route>.<sha>``      the basic auth password hash (0600; Caddy reads it when it loads the config)
+``split/<route>``           the route's rollout split, read by Caddy at every request ('' : no rollout)
+``rollouts/<route>.json``   the rollout: its container, version, percentage and cookie list
+``targets/<route>@rollout.target``, ``dns/<route>@rollout``  the rollout target, as a route's live one
 ``run/admin.sock``          Caddy's admin API (never TCP)
 ``lock``                    flock'ed by every change (also by the container's start-up script)
 ==========================  =====================================================================
@@ -30,12 +34,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import random
 import shutil
 import socket
 import struct
+import tarfile
 import time
 
 try:
@@ -64,7 +70,12 @@ SPEC_LABEL = "kamal.deploy.proxy.spec"
 RECIPE_LABEL = "kamal.deploy.proxy.recipe"
 DEFAULT_BUILD_ARGS = {"BASE": "caddy:2.11-alpine"}
 DNS_WAIT = 3.0
-SUBDIRS = ("routes", "targets", "dns", "maintenance", "tls", "acme", "run", "tmp", "apps-config")
+SUBDIRS = ("routes", "targets", "dns", "maintenance", "tls", "acme", "run", "tmp", "apps-config", "split", "auth",
+           "rollouts")
+# Where Kamal's kamal-proxy keeps its routes (kamal-proxy v0.9's Config.StatePath(), in the kamal-proxy-config volume)
+# and where its containers see ~/.kamal/proxy/apps-config (custom certificates).
+KAMAL_PROXY_STATE = "/home/kamal-proxy/.config/kamal-proxy/kamal-proxy.state"
+KAMAL_APPS_CONFIG = "/home/kamal-proxy/.apps-config"
 
 
 class ProxyError(KamalError):
@@ -370,6 +381,7 @@ def ensure_route(home, route, check_mode=False, error_pages=None):
     ``error_pages``: the app's own pages (name -> template, ``{}``: none) for the errors the proxy makes for this
     route; None leaves them as they are. Returns {"changed": bool, "diff": {"before": route|None, "after": route}}
     (routes in normalized form; certificates appear as a fingerprint)."""
+    route = _with_stored_password_hash(home, route)
     try:
         desired_route = _caddy.normalize_route(route)
         if error_pages:
@@ -401,17 +413,61 @@ def ensure_route(home, route, check_mode=False, error_pages=None):
         on_disk = _read_json(_path(home, "caddy.json"))
         changed = before != record or on_disk != config or (running is not None and running != config)
         if changed and not check_mode:
-            if route.get("tls_certificate_pem"):
-                tls_dir = _path(home, "tls", name)
-                _write(home, os.path.join(tls_dir, "cert.pem"), route["tls_certificate_pem"], 0o600)
-                _write(home, os.path.join(tls_dir, "key.pem"), route["tls_private_key_pem"], 0o600)
-            if not os.path.exists(_path(home, "maintenance", name + ".html")):
-                _write(home, _path(home, "maintenance", name + ".html"), _caddy.maintenance_page(name, None))
+            _write_route_files(home, route, desired_route)
             load_config(home, config)
             _write(home, _path(home, "caddy.json"), _caddy.config_json(config))
             _write(home, _path(home, "routes", name + ".json"), json.dumps(record, indent=1, sort_keys=True) + "\n")
     return {"changed": changed or pages_changed,
             "diff": {"before": before["route"] if before else None, "after": desired_route}}
+
+
+def _with_stored_password_hash(home, route):
+    """A basic auth without its hash (a command that read no secret) keeps the hash this proxy has for the user."""
+    auth = route.get("basic_auth")
+    if not auth or auth.get("password_hash"):
+        return route
+    stored = (_read_json(_path(home, "routes", "%s.json" % route.get("name"))) or {}).get("route") or {}
+    known = stored.get("basic_auth") or {}
+    hashed = _read(_path(home, "auth", "%s.%s" % (route.get("name"), known.get("fingerprint"))))
+    if known.get("username") != auth.get("username") or not hashed:
+        raise ProxyError("route %s: basic_auth for %s has no password hash on this host yet: deploy first (the deploy "
+                         "reads the password's secret)" % (route.get("name"), auth.get("username")))
+    return dict(route, basic_auth=dict(auth, password_hash=hashed.strip()))
+
+
+def _write_route_files(home, route, stored):
+    """The files a route's Caddy config reads: certificates, the password hash, its maintenance page, its split."""
+    name = stored["name"]
+    if route.get("tls_certificate_pem"):
+        tls_dir = _path(home, "tls", name)
+        _write(home, os.path.join(tls_dir, "cert.pem"), route["tls_certificate_pem"], 0o600)
+        _write(home, os.path.join(tls_dir, "key.pem"), route["tls_private_key_pem"], 0o600)
+    auth = stored.get("basic_auth")
+    keep = _path(home, "auth", "%s.%s" % (name, auth["fingerprint"])) if auth else None
+    if auth:
+        _write(home, keep, route["basic_auth"]["password_hash"] + "\n", 0o600)
+    for old in _auth_files(home, name):
+        if old != keep:
+            _remove(old)
+    if not os.path.exists(_path(home, "maintenance", name + ".html")):
+        _write(home, _path(home, "maintenance", name + ".html"), _caddy.maintenance_page(name, None))
+    _ensure_split_file(home, name)
+
+
+def _auth_files(home, name):
+    directory = _path(home, "auth")
+    if not os.path.isdir(directory):
+        return []
+    return [os.path.join(directory, entry) for entry in sorted(os.listdir(directory))
+            if entry.rsplit(".", 1)[0] == name]
+
+
+def _ensure_split_file(home, name):
+    """Caddy reads split/<route> at every request of the route: it must exist (empty: no rollout)."""
+    path = _path(home, "split", name)
+    if not os.path.exists(path):
+        state = _rollout_state(home, name)
+        _write(home, path, _caddy.split_file(state["percent"], state["list"]) if state else "")
 
 
 def live_target(home, route_name):
@@ -486,9 +542,16 @@ def maintenance(home, route_name, message, check_mode=False):
         if changed and not check_mode:
             _write(home, page_path, page)
             if not before:
-                _set_dns(home, route_name, record["maintenance_address"])
+                for name in _answering(home, route_name):  # the rollout's share gets the page too
+                    _set_dns(home, name, record["maintenance_address"])
                 result["wait"] = _wait_dns(home, route_name, record["maintenance_address"])
     return result
+
+
+def _answering(home, route_name):
+    """The route's DNS names that send traffic somewhere: its live one, and its rollout's while there is one."""
+    rollout = _caddy.rollout_name(route_name)
+    return [route_name] + ([rollout] if _target(home, rollout)[1] else [])
 
 
 def live(home, route_name, check_mode=False):
@@ -503,6 +566,9 @@ def live(home, route_name, check_mode=False):
                   "target": target}
         if changed and not check_mode:
             _set_dns(home, route_name, target)
+            rollout = _caddy.rollout_name(route_name)
+            if _target(home, rollout)[1]:
+                _set_dns(home, rollout, _target(home, rollout)[1])
             if target:
                 result["wait"] = _wait_dns(home, route_name, target)
     return result
@@ -513,10 +579,13 @@ def remove_route(home, route_name, check_mode=False):
     with _locked(home, check_mode):
         records = _records(home)
         before = records.pop(route_name, None)
+        rollout = _caddy.rollout_name(route_name)
         leftovers = [p for p in (_path(home, "dns", route_name), _path(home, "targets", route_name + ".target"),
                                  _path(home, "maintenance", route_name + ".html"), _path(home, "tls", route_name),
+                                 _path(home, "split", route_name), _path(home, "rollouts", route_name + ".json"),
+                                 _path(home, "dns", rollout), _path(home, "targets", rollout + ".target"),
                                  _path(home, "error_pages", route_name))
-                     if os.path.exists(p)]
+                     if os.path.exists(p)] + _auth_files(home, route_name)
         changed = before is not None or bool(leftovers)
         if changed and not check_mode:
             if before is not None:
@@ -537,9 +606,217 @@ def routes(home):
         container, target = _target(home, name)
         route = dict(record["route"])
         route.update({"target": target, "target_container": container,
-                      "maintenance": _dns_answer(home, name) == record["maintenance_address"]})
+                      "maintenance": _dns_answer(home, name) == record["maintenance_address"],
+                      "rollout": rollout(home, name)})
         result.append(route)
     return result
+
+
+# --- canary rollouts ------------------------------------------------------------------------------
+
+def _rollout_state(home, route_name):
+    return _read_json(_path(home, "rollouts", route_name + ".json"))
+
+
+def rollout(home, route_name):
+    """The route's rollout: {"container", "ip", "version", "percent", "list"}, or None."""
+    state = _rollout_state(home, route_name)
+    if not state:
+        return None
+    container, ip = _target(home, _caddy.rollout_name(route_name))
+    return dict(state, container=container or state.get("container"), ip=ip)
+
+
+def describe_split(state):
+    """``10% (and kamal-rollout=beta,qa)`` or ``0% (no traffic)`` for output and audit lines."""
+    if not state:
+        return "no rollout"
+    text = "%d%%" % state["percent"]
+    if state["list"]:
+        text += " and %s=%s" % (_caddy.ROLLOUT_COOKIE, ",".join(state["list"]))
+    elif not state["percent"]:
+        text += " (no traffic)"
+    return text
+
+
+def _write_rollout(home, route_name, state):
+    _write(home, _path(home, "rollouts", route_name + ".json"), json.dumps(state, indent=1, sort_keys=True) + "\n")
+    # Caddy reads it at the next request: no reload, no DNS cache.
+    _write(home, _path(home, "split", route_name), _caddy.split_file(state["percent"], state["list"]))
+
+
+def rollout_deploy(home, route_name, ip, container, version, check_mode=False):
+    """Make ``ip`` (container ``container``, of ``version``) the route's rollout target. A new rollout gets no
+    traffic until its split is set; a rollout deployed again keeps its split (the new container was healthy
+    before this switch). Returns {"changed", "before": rollout|None, "after": rollout}."""
+    with _locked(home, check_mode):
+        _record(home, route_name)
+        name = _caddy.rollout_name(route_name)
+        before = rollout(home, route_name)
+        if _target(home, route_name)[1] == ip:
+            raise ProxyError("route %s: %s (%s) is the live target; a rollout needs another version" % (
+                route_name, container or ip, version))
+        state = {"version": version, "container": container, "percent": before["percent"] if before else 0,
+                 "list": before["list"] if before else []}
+        after = dict(state, ip=ip)
+        in_maintenance = _dns_answer(home, route_name) == _record(home, route_name)["maintenance_address"]
+        changed = (before or {}).get("ip") != ip or (before or {}).get("container") != container or (
+            before or {}).get("version") != version or (not in_maintenance and _dns_answer(home, name) != ip)
+        result = {"changed": changed, "before": before, "after": after}
+        if changed and not check_mode:
+            _write(home, _path(home, "targets", name + ".target"), "%s %s\n" % (container or "-", ip))
+            if not in_maintenance:
+                _set_dns(home, name, ip)
+                result["wait"] = _wait_dns(home, name, ip)
+            _write_rollout(home, route_name, state)
+    return result
+
+
+def set_split(home, route_name, percent, allowlist, check_mode=False):
+    """Send ``percent`` % of the clients and every ``kamal-rollout`` cookie in ``allowlist`` to the rollout target.
+    Only the split file changes (Caddy reads it at every request): the next request follows it.
+    Returns {"changed", "before": {"percent", "list"}, "after": {...}}."""
+    percent = int(percent or 0)
+    if not 0 <= percent <= 100:
+        raise ProxyError("route %s: the rollout percentage must be between 0 and 100, got %d" % (route_name, percent))
+    values = [str(v).strip() for v in allowlist or [] if str(v).strip()]
+    try:
+        _caddy.split_file(percent, values)
+    except _caddy.RouteError as exc:
+        raise ProxyError("route %s: %s" % (route_name, exc))
+    with _locked(home, check_mode):
+        state = _rollout_state(home, route_name)
+        if not state:
+            raise ProxyError("route %s has no rollout on this host: deploy one first (kamal-ansible rollout deploy, "
+                             "playbook kamal.deploy.rollout_deploy)" % route_name)
+        before = {"percent": state["percent"], "list": state["list"]}
+        after = {"percent": percent, "list": values}
+        changed = before != after or _read(_path(home, "split", route_name)) != _caddy.split_file(percent, values)
+        if changed and not check_mode:
+            _write_rollout(home, route_name, dict(state, **after))
+    return {"changed": changed, "before": before, "after": after}
+
+
+def end_rollout(home, route_name, app_port=None, drain_timeout=0, check_mode=False):
+    """No more traffic to the rollout target (the split file first, so the next request goes live), then wait for
+    its requests in flight (``drain_timeout``) and forget it. Stopping its container is the caller's business.
+    Returns {"changed", "before": rollout|None, "drain": ...}."""
+    with _locked(home, check_mode):
+        before = rollout(home, route_name)
+        name = _caddy.rollout_name(route_name)
+        leftovers = [p for p in (_path(home, "rollouts", route_name + ".json"), _path(home, "dns", name),
+                                 _path(home, "targets", name + ".target")) if os.path.exists(p)]
+        result = {"changed": bool(before or leftovers), "before": before}
+        if not result["changed"] or check_mode:
+            return result
+        _write(home, _path(home, "split", route_name), "")
+    if before and before.get("ip") and drain_timeout and app_port:
+        result["drain"] = drain(home, "%s:%d" % (before["ip"], app_port), drain_timeout)
+    with _locked(home):
+        for path in leftovers:
+            _remove(path)
+    return result
+
+
+# --- taking over a server Kamal's kamal-proxy served ---------------------------------------------------
+
+def _seconds(nanoseconds):
+    """kamal-proxy stores durations as Go's time.Duration (nanoseconds)."""
+    if not nanoseconds:
+        return None
+    return max(1, int(round(int(nanoseconds) / 1e9)))
+
+
+def kamal_proxy_routes(state):
+    """The routes of a kamal-proxy state file (kamal-proxy v0.8-v0.9's ``kamal-proxy.state``: a JSON list of
+    services), as [{"route": <route option>, "target": "<container>:<port>"|None, "paused": bool,
+    "message": str, "certificate_paths": (cert, key)|None, "notes": [...]}], in the file's order."""
+    try:
+        services = json.loads(state) if isinstance(state, (str, bytes)) else state
+    except ValueError:
+        raise ProxyError("kamal-proxy's state file is not JSON; take over without its routes by removing it first")
+    found = []
+    for service in services or []:
+        options = service.get("options") or {}
+        target_options = service.get("target_options") or {}
+        health = target_options.get("health_check_config") or {}
+        targets = service.get("active_targets") or ([service["active_target"]] if service.get("active_target") else [])
+        hosts = options.get("hosts") or service.get("hosts") or []
+        prefixes = options.get("path_prefixes") or service.get("path_prefixes") or []
+        notes = []
+        target, port = None, None
+        if targets:
+            target, _sep, port_text = targets[0].rpartition(":")
+            port = int(port_text) if port_text.isdigit() else None
+            if len(targets) > 1:
+                notes.append("kamal-proxy balanced %d targets; the route goes to the first, %s" % (len(targets), targets[0]))
+        if service.get("rollout_targets"):
+            notes.append("its rollout (%s) is not moved: all traffic goes to the live target" %
+                         ", ".join(service["rollout_targets"]))
+        route = {
+            "name": service["name"], "hosts": [h for h in hosts if h], "path_prefixes": [p for p in prefixes if p and p != "/"],
+            "strip_path_prefix": options.get("strip_prefix", True), "app_port": port,
+            "tls": bool(options.get("tls_enabled")), "ssl_redirect": options.get("tls_redirect"),
+            "forward_headers": target_options.get("forward_headers"),
+            "response_timeout": _seconds(target_options.get("response_timeout")),
+            "buffering": {"requests": target_options.get("buffer_requests"),
+                          "responses": target_options.get("buffer_responses"),
+                          "memory": target_options.get("max_memory_buffer_size") or None,
+                          "max_request_body": target_options.get("max_request_body_size") or None,
+                          "max_response_body": target_options.get("max_response_body_size") or None},
+            "healthcheck": {"path": health.get("path") or None, "interval": _seconds(health.get("interval")),
+                            "timeout": _seconds(health.get("timeout")), "port": health.get("port") or None},
+            "log_request_headers": target_options.get("log_request_headers") or [],
+            "log_response_headers": target_options.get("log_response_headers") or [],
+        }
+        certificate = None
+        if options.get("tls_certificate_path") and options.get("tls_private_key_path"):
+            certificate = (options["tls_certificate_path"], options["tls_private_key_path"])
+        pause = service.get("pause_controller") or {}
+        found.append({"route": route, "target": "%s:%s" % (target, port) if target else None, "container": target,
+                      "paused": pause.get("state") in (1, 2), "message": pause.get("stop_message") or None,
+                      "certificate_paths": certificate, "notes": notes})
+    return found
+
+
+def import_routes(home, entries, check_mode=False):
+    """Store ``entries`` (kamal_proxy_routes(), each with "ip" of its target and "certificate" (cert, key) PEMs when
+    it had a custom one) as our routes, targets and DNS answers: files only, for the proxy to boot from. A route
+    already ours keeps ours. Returns the routes moved: [{"name", "hosts", "path_prefixes", "target", "ip"}]."""
+    moved = []
+    with _locked(home, check_mode):
+        records = _records(home)
+        for entry in entries:
+            route = dict(entry["route"])
+            if entry.get("certificate"):
+                route["tls_certificate_pem"], route["tls_private_key_pem"] = entry["certificate"]
+            try:
+                stored = _caddy.normalize_route(route)
+            except _caddy.RouteError as exc:
+                raise ProxyError("kamal-proxy's service %s cannot be moved: %s" % (route.get("name"), exc))
+            name = stored["name"]
+            if name in records:
+                continue
+            clash = _caddy.conflicts(stored, [r["route"] for r in records.values()])
+            if clash:
+                raise ProxyError("kamal-proxy's service %s serves hosts/paths that route %s already serves here: "
+                                 "remove one of them first" % (name, ", ".join(clash)))
+            record = {"route": stored, "maintenance_address": _caddy.maintenance_address(
+                name, _taken_addresses(records, name))}
+            records[name] = record
+            moved.append({"name": name, "hosts": stored["hosts"], "path_prefixes": stored["path_prefixes"],
+                          "target": entry.get("target"), "ip": entry.get("ip"), "paused": entry.get("paused"),
+                          "notes": entry.get("notes") or []})
+            if check_mode:
+                continue
+            _write_route_files(home, route, stored)
+            _write(home, _path(home, "routes", name + ".json"), json.dumps(record, indent=1, sort_keys=True) + "\n")
+            if entry.get("paused"):
+                _write(home, _path(home, "maintenance", name + ".html"), _caddy.maintenance_page(name, entry.get("message")))
+            if entry.get("ip"):
+                _write(home, _path(home, "targets", name + ".target"), "%s %s\n" % (entry.get("container") or "-", entry["ip"]))
+                _set_dns(home, name, record["maintenance_address"] if entry.get("paused") else entry["ip"])
+    return moved
 
 
 # --- the container --------------------------------------------------------------------------------
@@ -567,7 +844,7 @@ def run_spec(home, image, run=None):
     """The docker SDK ``containers.run`` arguments of the proxy for ``proxy.run`` (Kamal's keys)."""
     run = dict(run or {})
     unknown = sorted(set(run) - {"http_port", "https_port", "bind_ips", "publish", "log_max_size", "metrics_port",
-                                 "debug", "options", "registry", "repository", "version", "image"})
+                                 "debug", "options", "registry", "repository", "version", "image", "http3"})
     if unknown:
         raise ProxyError("proxy.run: unknown keys %s" % ", ".join(unknown))
     publish = run.get("publish", True) is not False
@@ -579,6 +856,9 @@ def run_spec(home, image, run=None):
         ips = [str(ip).strip("[]") for ip in (run.get("bind_ips") or [])]
         ports["80/tcp"] = [(ip, http_port) for ip in ips] if ips else http_port
         ports["443/tcp"] = [(ip, https_port) for ip in ips] if ips else https_port
+        if run.get("http3"):
+            # HTTP/3 is QUIC: the same port, over UDP.
+            ports["443/udp"] = [(ip, https_port) for ip in ips] if ips else https_port
     spec = {
         "image": image, "name": CONTAINER_NAME, "command": ["/bin/sh", "-c", _caddy.entry_script()],
         "detach": True, "restart_policy": {"Name": "unless-stopped"}, "network": NETWORK, "ports": ports,
@@ -630,6 +910,8 @@ def desired_settings(home, run=None, acme=None):
     files = {}
     settings = {"debug": bool(run.get("debug")), "metrics_port": int(run["metrics_port"]) if run.get("metrics_port") else None,
                 "acme": {}}
+    if run.get("http3"):
+        settings["http3"] = True
     if acme.get("ca"):
         settings["acme"]["ca"] = acme["ca"]
     if acme.get("email"):
@@ -653,9 +935,10 @@ def foreign_message(container, takeover_hint=True):
         CONTAINER_NAME, info["image"], info["state"], info["created"], guess)
     text += "kamal.deploy never replaces it silently."
     if takeover_hint:
-        text += (" To take it over, rerun with takeover=true (playbooks: -e proxy_takeover=true): it is stopped "
-                 "and renamed kamal-proxy_replaced_<hex>, and its routes are not migrated (redeploy the apps). "
-                 "Or stop and remove it yourself: docker rm -f %s" % CONTAINER_NAME)
+        text += (" To take it over, rerun with takeover=true (playbooks: -e proxy_takeover=true): the routes Kamal's "
+                 "kamal-proxy keeps in its state file move to this proxy first (--check lists them), then it is "
+                 "stopped and renamed kamal-proxy_replaced_<hex>. Or stop and remove it yourself: docker rm -f %s"
+                 % CONTAINER_NAME)
     return text
 
 
@@ -667,6 +950,8 @@ class ProxyContainer(_docker.Operations):
         self.client = client
         self.home = home
         self.warnings = []
+        self.takeover = None
+        self._foreign = None  # a foreign kamal-proxy taken over, renamed, still serving until ours starts
 
     # images ---------------------------------------------------------------------------------------
     def ensure_image(self, image, dockerfile=None, build_args=None):
@@ -708,7 +993,11 @@ class ProxyContainer(_docker.Operations):
             self._do("write %s" % _path(self.home, "settings.json"))
             if not self.check_mode:
                 _write(self.home, _path(self.home, "settings.json"), json.dumps(settings, indent=1, sort_keys=True) + "\n")
-        config = _caddy.build_config(settings, list(_records(self.home).values()))
+        records = _records(self.home)
+        if not self.check_mode:
+            for name in records:  # routes stored before rollouts existed have no split file yet
+                _ensure_split_file(self.home, name)
+        config = _caddy.build_config(settings, list(records.values()))
         if _read_json(_path(self.home, "caddy.json")) != config:
             self._do("write %s" % _path(self.home, "caddy.json"))
             if not self.check_mode:
@@ -719,25 +1008,94 @@ class ProxyContainer(_docker.Operations):
     def current(self):
         return _docker.find_container(self.client, CONTAINER_NAME)
 
-    def _take_over_or_fail(self, container, takeover):
-        if _is_ours(container):
-            return container
+    def _foreign_or_fail(self, container, takeover):
+        """A kamal-proxy we did not create: the one to take over (after our image and files are ready), or an error."""
         if not takeover:
             raise ProxyError(foreign_message(container))
+        return container
+
+    def _archived_file(self, container, path):
+        """A file's bytes from inside ``container`` (running or not; `docker cp`), or None when it has none."""
+        try:
+            chunks, _stat = container.get_archive(path)
+        except Exception as exc:  # pylint: disable=broad-except
+            if _docker.docker_errors is not None and isinstance(exc, _docker.docker_errors.NotFound):
+                return None
+            raise ProxyError(_docker.error_message(exc, "reading %s from the foreign kamal-proxy" % path))
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+            member = next((m for m in archive.getmembers() if m.isfile()), None)
+            return archive.extractfile(member).read() if member is not None else None
+
+    def kamal_routes(self, container):
+        """The routes Kamal's kamal-proxy serves (its state file), each with its target's address on our network."""
+        state = self._archived_file(container, KAMAL_PROXY_STATE)
+        if not state:
+            return []
+        entries = kamal_proxy_routes(state.decode("utf-8"))
+        for entry in entries:
+            target = entry["container"] and (_docker.find_container(self.client, entry["container"]) or
+                                             _docker.get_container(self.client, entry["container"]))
+            entry["ip"] = _docker.container_ip(target, NETWORK) if target else None
+            if target:
+                entry["container"] = target.name  # the target file follows it by name after a server reboot
+            elif entry["container"]:
+                entry["notes"].append("its target %s is not running: the route answers 502 until a deploy" % entry["target"])
+            if entry["certificate_paths"]:
+                pems = [self._archived_file(container, path) for path in entry["certificate_paths"]]
+                if None in pems:
+                    raise ProxyError("kamal-proxy's service %s has a custom certificate (%s) that cannot be read: "
+                                     "deploy it with Kamal once more, or remove the service from kamal-proxy" % (
+                                         entry["route"]["name"], ", ".join(entry["certificate_paths"])))
+                entry["certificate"] = tuple(pem.decode("utf-8") for pem in pems)
+        return entries
+
+    def take_over(self, container):
+        """Move every route of Kamal's kamal-proxy to ours (files only: our proxy boots with them) and rename it
+        kamal-proxy_replaced_<hex> (it keeps serving). ``_run`` then creates ours, stops it and starts ours: the gap
+        is a container stop and start."""
+        moved = import_routes(self.home, self.kamal_routes(container), self.check_mode)
+        for entry in moved:
+            self._do("move route %s (%s) from Kamal's kamal-proxy to %s%s" % (
+                entry["name"], ", ".join(entry["hosts"] + entry["path_prefixes"]) or "every host",
+                entry["target"] or "no target", " (in maintenance)" if entry["paused"] else ""))
+            for note in entry["notes"]:
+                self.warnings.append("route %s: %s" % (entry["name"], note))
         new_name = "%s_replaced_%s" % (CONTAINER_NAME, _naming.random_hex(8))
         self._do("stop foreign container %s (%s) and rename it %s" % (
             CONTAINER_NAME, _docker.container_summary(container)["image"], new_name))
+        self.takeover = {"routes": moved, "replaced_by": CONTAINER_NAME, "renamed": new_name}
         if not self.check_mode:
-            _docker.call("stopping the foreign kamal-proxy", container.stop, timeout=10)
             _docker.call("renaming the foreign kamal-proxy", container.rename, new_name)
-        return None
+            self._foreign = container
 
     def _run(self, spec):
         self._do("run container %s (%s)" % (CONTAINER_NAME, spec["image"]))
         if self.check_mode:
             return
-        _docker.call("starting %s" % CONTAINER_NAME, self.client.containers.run, **spec)
+        if self._foreign is None:
+            _docker.call("starting %s" % CONTAINER_NAME, self.client.containers.run, **spec)
+            self._wait_ready()
+            return
+        # A takeover: ours is created while the foreign proxy still holds the ports, then one stops and one starts.
+        foreign, created = self._foreign, None
+        try:
+            created = _docker.call("creating %s" % CONTAINER_NAME, self.client.containers.create,
+                                   **{key: value for key, value in spec.items() if key != "detach"})
+            stopped_at = time.time()
+            _docker.call("stopping the foreign kamal-proxy", foreign.stop, timeout=10)
+            _docker.call("starting %s" % CONTAINER_NAME, created.start)
+        except Exception:
+            # Nothing lost: Kamal's proxy goes back to its name and its ports, ours is removed.
+            with contextlib.suppress(Exception):
+                if created is not None:
+                    created.remove(force=True)
+                foreign.rename(CONTAINER_NAME)
+                foreign.start()
+            raise
+        self._foreign = None
         self._wait_ready()
+        # From the foreign proxy's stop to ours answering its admin API: no proxy on ports 80/443 meanwhile.
+        self.takeover["gap_seconds"] = round(time.time() - stopped_at, 3)
 
     def _wait_ready(self):
         if wait_for_admin(self.home, 30):
@@ -779,15 +1137,18 @@ class ProxyContainer(_docker.Operations):
         settings, extra_files = desired_settings(self.home, run, acme)
         before = self.describe()
         container = self.current()
-        if container is not None:
-            container = self._take_over_or_fail(container, takeover)
+        foreign = None
+        if container is not None and not _is_ours(container):
+            foreign, container = self._foreign_or_fail(container, takeover), None
         if _docker.ensure_network(self.client, NETWORK, self.check_mode):
             self._do("create network %s" % NETWORK)
-        return settings, extra_files, before, container
+        return settings, extra_files, before, container, foreign
 
     def boot(self, image, dockerfile=None, build_args=None, run=None, acme=None, takeover=False):
-        settings, extra_files, before, container = self._prepare(run, acme, takeover)
+        settings, extra_files, before, container, foreign = self._prepare(run, acme, takeover)
         image_id = self.ensure_image(image, dockerfile, build_args)
+        if foreign is not None:
+            self.take_over(foreign)
         config = self.ensure_files(settings, extra_files)
         spec = run_spec(self.home, image, run)
         if container is None:
@@ -809,8 +1170,10 @@ class ProxyContainer(_docker.Operations):
         return self._result(before)
 
     def reboot(self, image, dockerfile=None, build_args=None, run=None, acme=None, takeover=False):
-        settings, extra_files, before, container = self._prepare(run, acme, takeover)
+        settings, extra_files, before, container, foreign = self._prepare(run, acme, takeover)
         self.ensure_image(image, dockerfile, build_args)
+        if foreign is not None:
+            self.take_over(foreign)
         self.ensure_files(settings, extra_files)
         if container is not None:
             self._do("stop and remove container %s" % CONTAINER_NAME)
@@ -895,9 +1258,12 @@ class ProxyContainer(_docker.Operations):
 
     def _result(self, before):
         after = before if self.check_mode or not self.changed else self.describe()
-        return {"changed": self.changed, "actions": self.actions, "warnings": self.warnings,
-                "diff": {"before": _diffable(before), "after": _diffable(after, self.actions if self.check_mode else None)},
-                "proxy": after}
+        result = {"changed": self.changed, "actions": self.actions, "warnings": self.warnings,
+                  "diff": {"before": _diffable(before), "after": _diffable(after, self.actions if self.check_mode else None)},
+                  "proxy": after}
+        if self.takeover is not None:
+            result["takeover"] = self.takeover
+        return result
 
 
 def audit_messages(command, result):

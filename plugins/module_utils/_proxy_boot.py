@@ -28,6 +28,7 @@ def option_spec():
             log_max_size=dict(type="str", default="10m"),
             metrics_port=dict(type="int"),
             debug=dict(type="bool", default=False),
+            http3=dict(type="bool", default=False),
             options=dict(type="dict"),
         )),
         acme=dict(type="dict", options=dict(

@@ -15,6 +15,7 @@ Kamal's default, so the defaults live in one place (``_caddy``) and every module
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 
@@ -44,13 +45,24 @@ ROUTE_OPTIONS = dict(
         path=dict(type="str"),
         interval=dict(type="int"),
         timeout=dict(type="int"),
+        port=dict(type="int"),
     )),
     log_request_headers=dict(type="list", elements="str"),
     log_response_headers=dict(type="list", elements="str"),
+    basic_auth=dict(type="dict", options=dict(
+        username=dict(type="str"),
+        password_hash=dict(type="str", no_log=True),
+    )),
+    client_ip=dict(type="dict", options=dict(
+        header=dict(type="str"),
+        trusted_proxies=dict(type="list", elements="str"),
+    )),
 )
 ROUTE_KEYS = tuple(ROUTE_OPTIONS)
-# What never leaves the server as it is: the keys the modules do not log.
+# What never leaves the server as it is: the keys (and nested keys) the modules do not log.
 SECRET_KEYS = tuple(key for key, option in ROUTE_OPTIONS.items() if option.get("no_log"))
+SECRET_SUBKEYS = tuple((key, sub) for key, option in ROUTE_OPTIONS.items()
+                       for sub, nested in (option.get("options") or {}).items() if nested.get("no_log"))
 
 # kamal_proxy names the route itself; the other modules derive the name from the service.
 NAME_OPTION = dict(name=dict(type="str", required=True))
@@ -77,6 +89,17 @@ KAMAL_KEYS = dict(
 KAMAL_COMMA_LISTS = dict(host="hosts", path_prefix="path_prefixes")
 # ``ssl: {certificate_pem: SECRET, private_key_pem: SECRET}``: the secret that holds each route key's PEM.
 KAMAL_SSL_KEYS = dict(certificate_pem="tls_certificate_pem", private_key_pem="tls_private_key_pem")
+
+# OURS: the route settings Kamal has no key for, under ``x-kamal-deploy: proxy:`` in deploy.yml (so Kamal still
+# accepts the file), for every proxied role. They have the route's own names and shape, but for the basic auth
+# password, which names a secret (as Kamal's ssl keys do): the plan hashes its value (``password_hash``).
+OWN_KEYS = dict(
+    healthcheck=dict(port="int"),
+    basic_auth=dict(username="str", password="secret"),
+    client_ip=dict(header="str", trusted_proxies="list"),
+)
+# The proxy container's own settings under ``x-kamal-deploy: proxy: run:`` (kamal_proxy's run option).
+OWN_RUN_KEYS = dict(http3="bool")
 
 
 def _option(options):
@@ -174,6 +197,73 @@ def from_kamal(proxy, to_s=str):
     return result, ssl_secrets
 
 
+def own_types():
+    """``x-kamal-deploy: proxy:``'s keys and their types (``secret``: the name of a secret), ``run`` included."""
+    return dict(copy.deepcopy(OWN_KEYS), run=dict(OWN_RUN_KEYS))
+
+
+def from_own(own):
+    """A validated ``x-kamal-deploy: proxy:`` section -> (route settings to merge into each proxied role's route,
+    {(key, subkey): secret name} for the values the plan reads from the secrets)."""
+    settings, secrets = {}, {}
+    for key, nested in OWN_KEYS.items():
+        given = (own or {}).get(key)
+        if not given:
+            continue
+        for sub, kind in nested.items():
+            if given.get(sub) is None:
+                continue
+            if kind == "secret":
+                secrets[(key, sub)] = str(given[sub])
+            else:
+                value = given[sub]
+                settings.setdefault(key, {})[sub] = [str(v) for v in value] if kind == "list" else value
+    return settings, secrets
+
+
+def merge_own(route, settings):
+    """The route with ``from_own``'s settings merged in (a nested key at a time: Kamal's healthcheck keeps its path)."""
+    merged = copy.deepcopy(route)
+    for key, nested in settings.items():
+        merged[key] = dict(merged.get(key) or {}, **nested)
+    return merged
+
+
+def resolve_own_secrets(route, secrets, value_of, salt):
+    """The route with each ``(key, subkey)`` secret of ``from_own`` resolved by ``value_of(name, where)``: the basic
+    auth password becomes ``password_hash`` (argon2id, salted with ``salt`` and the user: the same password gives
+    the same hash on every run, so an unchanged route stays unchanged)."""
+    resolved = copy.deepcopy(route)
+    for (key, sub), name in secrets.items():
+        value = value_of(name, "x-kamal-deploy/proxy/%s/%s" % (key, sub))
+        if (key, sub) == ("basic_auth", "password"):
+            auth = resolved.setdefault("basic_auth", {})
+            auth["password_hash"] = password_hash(value, "%s/%s" % (salt, auth.get("username")))
+    return resolved
+
+
+# Caddy's default argon2id cost (caddy hash-password --algorithm argon2id).
+ARGON2_MEMORY_KIB, ARGON2_TIME, ARGON2_LANES, ARGON2_LENGTH = 47104, 1, 1, 32
+
+
+def password_hash(password, salt_text):
+    """An argon2id hash in the PHC form Caddy's http_basic reads, made on the controller (the password itself never
+    reaches a server). Needs the Python ``cryptography`` package 44 or later, which ansible-core installs."""
+    try:
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise ValueError("basic_auth: hashing the password needs the Python package cryptography 44 or later on the "
+                         "controller (pip install 'cryptography>=44')") from None
+    salt = hashlib.sha256(("kamal.deploy basic_auth\0" + salt_text).encode("utf-8")).digest()[:16]
+    key = Argon2id(salt=salt, length=ARGON2_LENGTH, iterations=ARGON2_TIME, lanes=ARGON2_LANES,
+                   memory_cost=ARGON2_MEMORY_KIB).derive(str(password).encode("utf-8"))
+
+    def b64(data):
+        return base64.b64encode(data).decode("ascii").rstrip("=")
+
+    return "$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s" % (ARGON2_MEMORY_KIB, ARGON2_TIME, ARGON2_LANES, b64(salt), b64(key))
+
+
 def tls_hosts(route):
     """The host names a route serves over HTTPS (none without TLS): Kamal's SSL checks are about these."""
     return list(route["hosts"] or []) if route["tls"] else []
@@ -181,8 +271,14 @@ def tls_hosts(route):
 
 def public(route):
     """The route with its secrets as digests (``sha256:<16 hex>``): for labels and diffs, which anyone may read."""
+    def digest(value):
+        return "sha256:" + hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:16]
+
     shown = dict(route)
     for key in SECRET_KEYS:
         if shown.get(key):
-            shown[key] = "sha256:" + hashlib.sha256(str(shown[key]).encode("utf-8")).hexdigest()[:16]
+            shown[key] = digest(shown[key])
+    for key, sub in SECRET_SUBKEYS:
+        if isinstance(shown.get(key), dict) and shown[key].get(sub):
+            shown[key] = dict(shown[key], **{sub: digest(shown[key][sub])})
     return shown

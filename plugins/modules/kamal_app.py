@@ -40,6 +40,13 @@ description:
     C(maintenance) and C(live). There are also C(prune) (retention per service and destination),
     C(tag_latest), C(versions) (the versions present as containers, for rollback) and C(assets) (Kamal's assets step
     alone, for O(asset_path); a boot that spans several hosts does it on every host before any boots).
+  - Canary rollouts (kamal-proxy's C(rollout deploy|set|stop), which Kamal does not expose). O(command=rollout_deploy)
+    boots O(version) next to the live container as the route's rollout target; it gets traffic only once healthy,
+    and only its split's share. O(command=rollout_set) sets the split, O(rollout_percent) of the clients (kept on
+    their side by a cookie the proxy sets) and every C(kamal-rollout) cookie in O(rollout_list). O(command=rollout_stop)
+    sends all traffic back to the live container, drains the rollout and stops its container. O(command=rollout) only
+    reads. A O(command=boot) of the rollout's version promotes its container to live; a boot of another version
+    ends the rollout first. A split change only writes a file the proxy reads at every request, without a reload.
   - Every result lists the Docker and proxy operations performed in RV(actions). In check mode they are the
     planned ones and nothing changes.
 author: kamal.deploy developers (@kamal-deploy)
@@ -57,7 +64,8 @@ options:
     type: str
     default: boot
     choices: [boot, start, stop, remove, details, containers, images, version, versions, logs, exec,
-              stale_containers, prune, tag_latest, maintenance, live, assets]
+              stale_containers, prune, tag_latest, maintenance, live, rollout_deploy, rollout_set, rollout_stop, rollout,
+              assets]
   service:
     description: The Kamal C(service) name.
     type: str
@@ -241,6 +249,17 @@ options:
   maintenance_message:
     description: With O(command=maintenance), the message of the 503 page (Kamal's C(--message)).
     type: str
+  rollout_percent:
+    description: With O(command=rollout_set), the percentage (0 to 100) of clients sent to the rollout target.
+    type: int
+    default: 0
+  rollout_list:
+    description:
+      - With O(command=rollout_set), C(kamal-rollout) cookie values always sent to the rollout target (kamal-proxy's
+        C(--list)), for instance your own account's.
+    type: list
+    elements: str
+    default: []
   prune_only:
     description: With O(command=prune), prune only stopped containers or only unused images (C(kamal prune containers|images)).
     type: str
@@ -259,8 +278,9 @@ options:
     type: list
     elements: dict
   parallel_secrets:
-    description: The secret values of the O(parallel_roles) entries, by role name (C(secret_env) and the proxy's
-      C(tls_private_key_pem)), kept out of the entries so that Ansible masks them.
+    description: The secret values of the O(parallel_roles) entries, by role name (C(secret_env), and in C(proxy) the
+      route's values the module does not log, its certificate and key and the basic auth hash), kept out of the
+      entries so that Ansible masks them.
     type: dict
   barrier:
     description: With O(parallel_roles), O(role) is the primary role and the others wait for its healthy container.
@@ -457,6 +477,18 @@ stderr:
   description: Error output of the command.
   returned: with O(command=exec)
   type: str
+rollout:
+  description: The role's rollout on the host (C(version), C(container), C(ip), C(percent), C(list)), or null.
+  returned: with O(command=details) for a proxied role and the rollout commands
+  type: dict
+split:
+  description: The split in words (C(10%), C(0% and kamal-rollout=beta)).
+  returned: with O(command=rollout_set)
+  type: str
+promoted:
+  description: True when O(command=boot) made the rollout container of its version the live one.
+  returned: with O(command=boot) when it promoted a rollout
+  type: bool
 """
 
 import socket
@@ -475,7 +507,7 @@ from ansible_collections.kamal.deploy.plugins.module_utils._module import run_mo
 
 
 # What the plan keeps out of parallel_roles' entries (it passes them in parallel_secrets, which is no_log).
-PARALLEL_SECRETS = ("secret_env", "tls_private_key_pem")
+PARALLEL_SECRETS = ("secret_env",)
 PARALLEL_OPTIONS = ("parallel_roles", "parallel_secrets", "barrier")
 
 
@@ -520,8 +552,11 @@ class AppManager:
         given.update(command="boot", host=self.params["host"], home=self.params.get("home"),
                      secret_env=secrets.get("secret_env") or {}, registry=self.params.get("registry"),
                      performer=self.params.get("performer"))
-        if secrets.get("tls_private_key_pem") and isinstance(given.get("proxy"), dict):
-            given["proxy"] = dict(given["proxy"], tls_private_key_pem=secrets["tls_private_key_pem"])
+        if secrets.get("proxy") and isinstance(given.get("proxy"), dict):
+            proxy = dict(given["proxy"])
+            for key, value in secrets["proxy"].items():
+                proxy[key] = dict(proxy.get(key) or {}, **value) if isinstance(value, dict) else value
+            given["proxy"] = proxy
         validated = ArgumentSpecValidator(self.role_spec).validate(given)
         if validated.error_messages:
             raise _app.AppError("parallel_roles: role %s: %s" % (entry.get("role"), "; ".join(validated.error_messages)))
@@ -624,6 +659,8 @@ def main():
         raw=dict(type="bool", default=False),
         stop=dict(type="bool", default=False),
         maintenance_message=dict(type="str"),
+        rollout_percent=dict(type="int", default=0),
+        rollout_list=dict(type="list", elements="str", default=[]),
         prune_only=dict(type="str", choices=["containers", "images"]),
         **_audit.option_spec(),
         prune=dict(type="bool", default=False),
@@ -638,7 +675,8 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("command", "boot", ("image",)), ("command", "assets", ("image",)), ("command", "exec", ("image", "exec_command")),
+        required_if=[("command", "boot", ("image",)), ("command", "rollout_deploy", ("image",)),
+                     ("command", "assets", ("image",)), ("command", "exec", ("image", "exec_command")),
                      ("command", "images", ("image",)), ("command", "tag_latest", ("image",))],
     )
     if not _docker.HAS_DOCKER:

@@ -115,6 +115,14 @@ TABLE = {c.name: c for c in (
     _app("start", needs_version=True, locked=True),
     _app("stop", locked=True),
     _app("version", scope="host"),
+    # Canary rollouts: kamal-proxy's `rollout deploy|set|stop`, which Kamal does not expose (ours: kamal_app's
+    # rollout commands, on the roles that run the proxy). deploy builds the version as deploy does.
+    command("rollout deploy", "app", action="rollout_deploy", locked=True, needs_secrets=True, needs_version=True,
+            builds=True, scope="proxied", options=BUILD_OPTIONS),
+    command("rollout set", "app", action="rollout_set", locked=True, scope="proxied", options=(
+        opt("percent", to="rollout_percent", kind="int", default=0), opt("list", to="rollout_list", default=[]))),
+    command("rollout stop", "app", action="rollout_stop", locked=True, scope="proxied"),
+    command("rollout status", "app", action="rollout", scope="proxied"),
     command("prune", "app", locked=True, scope="host", hook_subcommand="", options=(
         opt("prune", to="prune_only", kind="str", default="all"), opt("retain", kind="int"))),
     # remove: one play each for the app, the proxy and the accessories, every one under the lock.

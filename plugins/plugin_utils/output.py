@@ -17,9 +17,21 @@ def _exec_lines(result):
     return list(result.get("stdout_lines") or []) + list(result.get("stderr_lines") or [])
 
 
+def _rollout_line(rollout):
+    if not rollout:
+        return "rollout: none"
+    split = "%d%%" % rollout.get("percent", 0)
+    if rollout.get("list"):
+        split += " and kamal-rollout=%s" % ",".join(rollout["list"])
+    return "rollout: %s (%s) gets %s" % (rollout.get("version"), rollout.get("container"), split)
+
+
 def app_output(command, result):
     shown = {
-        "details": _container_lines,
+        "details": lambda r: _container_lines(r) + ([_rollout_line(r["rollout"])] if r.get("rollout") else []),
+        "rollout": lambda r: _rollout_line(r.get("rollout")),
+        "rollout_deploy": lambda r: list(r.get("actions") or []) + [_rollout_line(r.get("rollout"))],
+        "rollout_set": lambda r: list(r.get("actions") or []) + [_rollout_line(r.get("rollout"))],
         "containers": _container_lines,
         "images": lambda r: [tag for image in r.get("images") or [] for tag in image.get("tags") or []],
         "version": lambda r: r.get("version", ""),

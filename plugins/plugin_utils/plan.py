@@ -19,7 +19,8 @@ from ansible_collections.kamal.deploy.plugins.plugin_utils import erb
 
 # Each command's own options (the command table's, resolved into kamal_plan_run), passed on when given.
 APP_COMMAND_OPTIONS = ("exec_command", "exec_env", "reuse", "detach", "lines", "since", "grep", "container_id", "stop",
-                       "maintenance_message", "remove_images", "remove_app_directory", "prune_only")
+                       "maintenance_message", "remove_images", "remove_app_directory", "prune_only", "rollout_percent",
+                       "rollout_list")
 ACCESSORY_COMMAND_OPTIONS = ("force", "confirm", "lines", "since", "grep", "exec_command", "reuse")
 # Kamal's own labels on an accessory are the module's to set (from accessory_service), not the caller's.
 ACCESSORY_OWN_LABELS = ("service", "role", "destination")
@@ -54,15 +55,25 @@ def registry_login(kamal, secrets, needs_secrets=True):
             "password": registry.get("password") or secrets.get(registry.get("password_secret"))}
 
 
-def route(proxy, secrets, where, unresolved_ok=False):
+def route(proxy, secrets, where, unresolved_ok=False, salt=None, own_unresolved_ok=False):
     """A role's or accessory's proxy settings (the config model's Proxy) as the modules' ``proxy`` option: its
-    route, with the certificate secrets' values in the route's certificate keys; unset settings are left out so
-    the module's defaults apply. ``unresolved_ok``: a command that read no secret routes without the certificate
-    rather than failing."""
+    route, with the certificate secrets' values in the route's certificate keys and x-kamal-deploy's secrets
+    resolved (the basic auth password hashed here, salted with ``salt``: it never reaches a server); unset
+    settings are left out so the module's defaults apply. ``unresolved_ok``: a command that read no secret routes
+    without the certificate rather than failing; ``own_unresolved_ok`` (or ``unresolved_ok``): the basic auth keeps
+    its user without a hash, and the proxy keeps the hash it has."""
     settings = dict(proxy["route"])
     for setting, name in proxy["ssl_secrets"].items():
         if not (unresolved_ok and name not in secrets):
             settings[_route.KAMAL_SSL_KEYS[setting]] = secret_value(secrets, name, "%s/proxy/ssl/%s" % (where, setting))
+    own = {tuple(key.split("/")): name for key, name in (proxy.get("own_secrets") or {}).items()
+           if not ((unresolved_ok or own_unresolved_ok) and name not in secrets)}
+    if own:
+        try:
+            settings = _route.resolve_own_secrets(settings, own, lambda name, at: secret_value(secrets, name, at),
+                                                  salt or where)
+        except ValueError as e:
+            raise PlanError("%s: %s" % (where, e)) from None
     return {key: value for key, value in settings.items() if value is not None}
 
 
@@ -148,7 +159,8 @@ def app_args(kamal, role_name, host, command="boot", version=None, secrets=None,
     if role.get("cmd"):
         args["cmd"] = role["cmd"]
     if role.get("running_proxy"):
-        args["proxy"] = route(role["proxy"], secrets, where)
+        args["proxy"] = route(role["proxy"], secrets, where, salt="%s/%s" % (kamal["service"], role_name),
+                              own_unresolved_ok=not needs_secrets)
         if role.get("asset_path"):  # Kamal bridges assets for roles behind the proxy only
             args["asset_path"] = role["asset_path"]
             if role.get("asset_path_options"):
@@ -180,9 +192,15 @@ def parallel_boot(args_list, barrier):
     for args in args_list[1:]:
         entry = {k: v for k, v in args.items() if k not in PARALLEL_LEFT_OUT}
         hidden = {"secret_env": args.get("secret_env") or {}}
-        if (entry.get("proxy") or {}).get("tls_private_key_pem"):
-            entry["proxy"] = {k: v for k, v in entry["proxy"].items() if k != "tls_private_key_pem"}
-            hidden["tls_private_key_pem"] = args["proxy"]["tls_private_key_pem"]
+        proxy = dict(entry.get("proxy") or {})
+        # The route's values the module does not log (certificates, the basic auth hash) go with the secrets.
+        hidden_route = {key: proxy.pop(key) for key in _route.SECRET_KEYS if key in proxy}
+        for key, sub in _route.SECRET_SUBKEYS:
+            if sub in (proxy.get(key) or {}):
+                proxy[key] = dict(proxy[key])
+                hidden_route.setdefault(key, {})[sub] = proxy[key].pop(sub)
+        if hidden_route:
+            entry["proxy"], hidden["proxy"] = proxy, hidden_route
         entries.append(entry)
         secrets[args["role"]] = hidden
     main.update(parallel_roles=entries, parallel_secrets=secrets, barrier=bool(barrier))
@@ -326,6 +344,8 @@ def proxy_args(kamal, settings, read_file=_read_bytes):
     if not run and config_run:
         run = {key: config_run.get(key) for key in PROXY_RUN_KEYS}
         run["debug"] = bool(run["debug"])
+    if kamal.get("proxy_http3"):
+        run = dict(run, http3=True)
     if run:
         args["run"] = run
     if settings.get("acme"):

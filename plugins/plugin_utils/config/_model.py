@@ -108,14 +108,22 @@ class Proxy(_Data):
     ssl_secrets: Dict[str, str] = dataclasses.field(default_factory=dict)
     run: Optional[ProxyRun] = None
     raw: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    # OURS: x-kamal-deploy's proxy secrets, "<key>/<subkey>" -> secret name (the basic auth password).
+    own_secrets: Dict[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, own=None):
+        """``own``: the ``x-kamal-deploy: proxy:`` section, merged into a role's route (None for accessories)."""
         config = config or {}
         route, ssl_secrets = _route.from_kamal(config, to_s=ruby_to_s)
+        own_secrets = {}
+        if own:
+            settings, secrets = _route.from_own(own)
+            route = _route.merge_own(route, settings)
+            own_secrets = {"%s/%s" % key: name for key, name in secrets.items()}
         run = config.get("run")
         return cls(route=route, ssl_secrets=ssl_secrets, run=ProxyRun.from_config(run) if is_present(run) else None,
-                   raw=dict(config))
+                   raw=dict(config), own_secrets=own_secrets)
 
     @property
     def tls_hosts(self):
@@ -276,6 +284,7 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
     registry: Registry
     image_delivery: str                # OURS (x-kamal-deploy): registry (push/pull, Kamal's way) or ssh (docker save/load over SSH)
     min_uptime: int                    # OURS (x-kamal-deploy): seconds a new app container must keep running
+    proxy_http3: bool                  # OURS (x-kamal-deploy: proxy: run: http3): HTTP/3 on UDP 443
     repository: str
     absolute_image: Optional[str]
     latest_tag: str
@@ -342,7 +351,7 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
                 for key in env.secrets.values():
                     add(key)
             if role.proxy:
-                for name in role.proxy.ssl_secrets.values():
+                for name in list(role.proxy.ssl_secrets.values()) + list(role.proxy.own_secrets.values()):
                     add(name)
         for accessory in self.accessories:
             for key in accessory.env.secrets.values():
@@ -461,7 +470,7 @@ def _build_role(name, raw, ctx):
         own = proxy_setting if isinstance(proxy_setting, dict) else {}
         merged = deep_merge(raw.get("proxy") or {}, own)
         ctx["validator"].proxy(merged, "proxy")
-        proxy = Proxy.from_config(merged)
+        proxy = Proxy.from_config(merged, own=kamal_deploy_settings(raw)["proxy"])
     env_root, tag_envs = ctx["env"], ctx["env_tags"]
     role_env = env_root.merge(Env.from_config(spec.get("env")))
     envs = {}
@@ -787,6 +796,7 @@ def build_config(raw, ctx, reporter, resolve_version):  # pylint: disable=too-ma
         service_with_destination=naming.service_with_destination(service, destination),
         service_with_version=naming.service_with_version(service, version) if version else None,
         registry=registry, image_delivery=image_delivery, min_uptime=own["min_uptime"], repository=repo,
+        proxy_http3=bool((own["proxy"].get("run") or {}).get("http3")),
         absolute_image=naming.absolute_image(repo, version) if version else None,
         latest_tag=naming.latest_tag(destination), latest_image=naming.latest_image(repo, destination),
         primary_role=primary_role, roles=kamal_order, host_tags=host_tags, all_hosts=all_hosts, app_hosts=app_hosts,

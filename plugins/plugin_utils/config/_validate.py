@@ -107,6 +107,7 @@ HOOKS_OUTPUT_LEVELS = ("quiet", "verbose")
 # config.<key> and to_dict()["<key>"]. Kinds: a tuple of choices, or SECONDS.
 OWN = "x-kamal-deploy"
 SECONDS = "seconds"  # a whole number of seconds, 0 or more
+OWN_PROXY_KIND = "own-proxy"
 OWN_SETTINGS = {
     # registry: push and pull through registry.server (Kamal's way); ssh: the image streamed to each server over SSH.
     "image_delivery": (("registry", "ssh"), "registry",
@@ -114,6 +115,10 @@ OWN_SETTINGS = {
     # How long each newly booted app container must keep running (no exit, no restart) before its host's deploy
     # counts as done; 0 checks once at the end of the host's deploy.
     "min_uptime": (SECONDS, 0, "seconds, e.g. min_uptime: 10; 0 checks once at the end of each host's deploy"),
+    # Proxy settings Kamal has no key for (_route.OWN_KEYS), for every proxied role, and the proxy's run.http3.
+    "proxy": (OWN_PROXY_KIND, {}, "e.g. proxy: {healthcheck: {port: 9000}, basic_auth: {username: admin, password: "
+                                  "ADMIN_PASSWORD}, client_ip: {header: CF-Connecting-IP, trusted_proxies: [...]}, "
+                                  "run: {http3: true}}"),
 }
 RESTART_POLICY = re.compile(r"(?:no|always|unless-stopped|on-failure(?::\d+)?)")
 ALIAS_NAME = re.compile(r"[a-z0-9_-]+")
@@ -476,7 +481,7 @@ class Validator:
     def own_settings(self, raw):
         """OURS: ``x-kamal-deploy:``, and our settings where Kamal would meet them (at the top level)."""
         for key in OWN_SETTINGS:
-            if key in raw:
+            if key in raw and key not in TOP_LEVEL:  # `proxy:` is Kamal's own section too
                 self.error(key, "is kamal.deploy's own setting, which Kamal rejects; move it under %s:" % OWN,
                            hint="%s: %s" % (OWN, yaml_flow({key: raw[key]})))
         if OWN not in raw:
@@ -490,8 +495,31 @@ class Validator:
             if kind == SECONDS:
                 if not is_integer(value) or value < 0:
                     self.error(context, "should be a whole number of seconds, 0 or more, got %s" % yaml_flow(value), hint=hint)
+            elif kind == OWN_PROXY_KIND:
+                self.own_proxy(value, context)
             elif not isinstance(value, str) or value not in kind:
                 self.error(context, "should be one of %s, got %r" % (", ".join(kind), value), hint=hint)
+
+    def own_proxy(self, config, context):
+        """OURS: ``x-kamal-deploy: proxy:``, by _route.own_types() (``secret``: the name of a secret)."""
+        kinds = {"str": S, "int": I, "bool": B, "list": array_of(S), "secret": S}
+        schema = {key: {sub: kinds[kind] for sub, kind in nested.items()} for key, nested in _route.own_types().items()}
+        self.hash(config, schema, context)
+        auth = config.get("basic_auth")
+        if auth is not None and not (is_present(auth.get("username")) and is_present(auth.get("password"))):
+            self.error(self.join(context, "basic_auth"), "needs a username and password (the name of a secret in "
+                       ".kamal/secrets)", hint="basic_auth: {username: admin, password: ADMIN_PASSWORD}")
+        client_ip = config.get("client_ip")
+        if client_ip is not None:
+            if not is_present(client_ip.get("header")) or not is_present(client_ip.get("trusted_proxies")):
+                self.error(self.join(context, "client_ip"), "needs a header and the trusted_proxies allowed to set it",
+                           hint="client_ip: {header: CF-Connecting-IP, trusted_proxies: [173.245.48.0/20, ...]}")
+            for index, item in enumerate(client_ip.get("trusted_proxies") or []):
+                try:
+                    ipaddress.ip_network(str(item), strict=False)
+                except ValueError:
+                    self.error(self.join(self.join(context, "client_ip/trusted_proxies"), index),
+                               "%s is not an IP address or CIDR range" % item)
 
     def builder(self, config):
         self.hash(config, BUILDER, "builder")

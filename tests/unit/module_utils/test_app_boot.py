@@ -268,3 +268,50 @@ def test_proxied_role_without_proxy_backend_fails_clearly(world):
     with pytest.raises(_app.AppError) as err:
         _app.run(app, app.spec.params)
     assert "proxy backend" in err.value.message
+
+
+# --- canary rollouts (issue 16) ----------------------------------------------------------------------------
+
+def test_a_rollout_boots_healthy_beside_the_live_container_and_a_deploy_of_its_version_promotes_it(world):
+    world.run(proxy=PROXY)
+    live_ip = world.proxy.targets["app-web"]
+    deployed = world.run(command="rollout_deploy", version="v2", proxy=PROXY)
+    rollout = world.engine.named("app-web-v2")
+    assert running(world.engine) == ["app-web-v1", "app-web-v2"]
+    assert deployed["rollout"]["container"] == "app-web-v2" and deployed["health"]["ok"] is True
+    assert world.proxy.targets["app-web"] == live_ip  # the live route did not move
+    assert world.run(command="rollout_set", rollout_percent=10, proxy=PROXY)["split"] == "10%"
+    world.proxy.calls.clear()
+    promoted = world.run(version="v2", proxy=PROXY, stop_stale=True)
+    assert promoted["promoted"] is True
+    assert world.engine.named("app-web-v2").id == rollout.id  # the same container, not a new boot
+    assert sum(1 for c in world.engine.calls if c[0] == "create" and c[1] == "app-web-v2") == 1
+    assert world.proxy.targets["app-web"] != live_ip and world.proxy.rollouts == {}
+    assert running(world.engine) == ["app-web-v2"]
+    assert [c[0] for c in world.proxy.calls][:3] == ["ensure_route", "switch", "drain"]
+
+
+def test_a_deploy_of_another_version_ends_the_rollout_first(world):
+    world.run(proxy=PROXY)
+    world.run(command="rollout_deploy", version="v2", proxy=PROXY)
+    world.engine.publish(REPO + ":v3", {"service": "app"})
+    world.run(version="v3", proxy=PROXY, stop_stale=True)
+    assert world.proxy.rollouts == {}
+    assert ("end_rollout", "app-web", 30, False) in world.proxy.calls
+    assert running(world.engine) == ["app-web-v3"]
+
+
+def test_the_live_version_cannot_be_its_own_rollout_and_unproxied_roles_have_none(world):
+    world.run(proxy=PROXY)
+    with pytest.raises(_app.AppError, match="is the live version"):
+        world.run(command="rollout_deploy", version="v1", proxy=PROXY)
+    with pytest.raises(_app.AppError, match="does not run the proxy"):
+        world.run(command="rollout_set", rollout_percent=5)
+
+
+def test_rollout_audit_lines_say_what_changed():
+    assert _app.audit_message("rollout_set", {}, {"changed": True, "rollout": {"version": "v2"}, "split": "10%"}) == \
+        "Set the rollout split of app version v2 to 10%"
+    assert _app.audit_message("rollout_deploy", {"version": "v2"}, {"changed": True}) == \
+        "Deployed app version v2 as the rollout"
+    assert _app.audit_message("rollout_set", {}, {"changed": False}) is None

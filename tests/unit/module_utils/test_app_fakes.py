@@ -414,6 +414,38 @@ class FakeProxy:
         self.targets = {}
         self.followed = {}
         self.pages = {}
+        self.rollouts = {}
+
+    def rollout(self, home, route_name):
+        return self.rollouts.get(route_name)
+
+    def rollout_deploy(self, home, route_name, ip, container, version, check_mode=False):
+        self.calls.append(("rollout_deploy", route_name, ip, container, version))
+        before = self.rollouts.get(route_name)
+        after = dict(before or {"percent": 0, "list": []}, ip=ip, container=container, version=version)
+        if not check_mode:
+            self.rollouts[route_name] = after
+        return {"changed": before != after, "before": before, "after": after}
+
+    def set_split(self, home, route_name, percent, allowlist, check_mode=False):
+        self.calls.append(("set_split", route_name, percent, list(allowlist or []), check_mode))
+        state = self.rollouts[route_name]
+        before = {"percent": state["percent"], "list": state["list"]}
+        after = {"percent": percent, "list": list(allowlist or [])}
+        if not check_mode:
+            state.update(after)
+        return {"changed": before != after, "before": before, "after": after}
+
+    def end_rollout(self, home, route_name, app_port=None, drain_timeout=0, check_mode=False):
+        self.calls.append(("end_rollout", route_name, drain_timeout, check_mode))
+        before = self.rollouts.get(route_name)
+        if not check_mode:
+            self.rollouts.pop(route_name, None)
+        return {"changed": before is not None, "before": before}
+
+    @staticmethod
+    def describe_split(state):
+        return "%d%%" % state["percent"] + (" and kamal-rollout=%s" % ",".join(state["list"]) if state["list"] else "")
 
     def ensure_route(self, home, route, check_mode=False, error_pages=None):
         self.calls.append(("ensure_route", route["name"], check_mode))

@@ -26,6 +26,7 @@ NOTHING_SET = {
     "tls_certificate_pem": None, "tls_private_key_pem": None, "ssl_redirect": None, "forward_headers": None,
     "response_timeout": None, "buffering": {"requests": True, "responses": True}, "healthcheck": {},
     "log_request_headers": ["Cache-Control", "Last-Modified", "User-Agent"], "log_response_headers": None,
+    "basic_auth": None, "client_ip": None,
 }
 
 # (where the shape is, deploy.yml's effective proxy section, the route keys it sets, the certificate's secrets)
@@ -143,11 +144,15 @@ def test_the_proxy_backend_knows_the_keys_of_the_spec():
     assert _caddy.ROUTE_KEYS == ("name",) + _route.ROUTE_KEYS
 
 
-def test_every_route_key_has_a_kamal_key_and_every_kamal_key_a_type():
+def test_every_route_key_has_a_kamal_key_or_one_of_ours_and_every_kamal_key_a_type():
     set_by_kamal = set(_route.KAMAL_SSL_KEYS.values())
     for route_key in _route.KAMAL_KEYS.values():
         set_by_kamal |= set(route_key.values()) if isinstance(route_key, dict) else {route_key}
-    assert set_by_kamal == set(_route.ROUTE_KEYS)
+    # x-kamal-deploy's proxy keys are the route's own names (healthcheck's port goes into Kamal's healthcheck).
+    assert set_by_kamal | set(_route.OWN_KEYS) == set(_route.ROUTE_KEYS)
+    for key, nested in _route.OWN_KEYS.items():
+        spec = _route.ROUTE_OPTIONS[key]["options"]
+        assert set(nested) - {"password"} <= set(spec), key
     assert set(_route.kamal_types()) == set(_route.KAMAL_KEYS)
     assert set(_route.KAMAL_COMMA_LISTS) | set(_route.KAMAL_COMMA_LISTS.values()) <= set(_route.KAMAL_KEYS)
 

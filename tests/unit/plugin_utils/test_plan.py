@@ -388,7 +388,9 @@ def test_a_parallel_boot_keeps_the_other_roles_secrets_apart(tmp_path):
     assert entry["role"] == "web2" and entry["env"] == web["env"]
     for left_out in ("secret_env", "registry", "prune", "performer"):
         assert left_out not in entry
-    assert "tls_private_key_pem" not in entry["proxy"] and entry["proxy"]["tls_certificate_pem"] == "CERT PEM"
-    assert call["parallel_secrets"] == {"web2": {"secret_env": web["secret_env"], "tls_private_key_pem": "KEY PEM"}}
+    assert "tls_private_key_pem" not in entry["proxy"] and "tls_certificate_pem" not in entry["proxy"]
+    assert entry["proxy"]["hosts"] == ["a.test", "b.test"]
+    assert call["parallel_secrets"] == {"web2": {"secret_env": web["secret_env"], "proxy": {
+        "tls_certificate_pem": "CERT PEM", "tls_private_key_pem": "KEY PEM"}}}
     assert call["barrier"] is False
     assert plan.parallel_boot([web, jobs], barrier=True)["barrier"] is True
