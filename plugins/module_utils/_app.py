@@ -449,6 +449,9 @@ class App(_container.ContainerManager):
             return self.result(rollout=before, container=self.summarize(existing), version=spec.version)
         if existing is not None:
             self._rename_clashing(name, existing)
+        if spec.assets:
+            # The rollout and the live container each serve both versions' assets, as across a deploy's switch.
+            _assets.AssetBridge(self).prepare(spec.version_of(current.name) if current is not None else None)
         new = self._run_new(name, want_hash)[0]
         health_info = self._wait_healthy(new, name, current.name if current is not None else None)
         ip = container_ip(new, spec.network) if new is not None else None
@@ -523,6 +526,9 @@ class App(_container.ContainerManager):
             self._stop_stale(promoted)
         elif current is not None and current.id != promoted.id:
             self.stop_container(current, spec.stop_timeout(), name=current.name)
+        if spec.assets and current is not None:
+            _assets.AssetBridge(self).clean_up(self._mounted())
+        self._clean_up_error_pages()
         if tag_latest:
             self._tag_latest(image)
         return self.result(container=self.summarize(promoted), version=spec.version,

@@ -189,3 +189,13 @@ def test_the_assets_step_alone_prepares_what_the_boot_then_finds_done(world):
     result = boot(world, "a2")
     assert result["changed"] and len([c for c in world.engine.calls if c[0] == "archive"]) == archives
     assert not any(a.startswith("extract ") for a in result["actions"])
+
+
+def test_a_rollout_serves_both_versions_assets_and_its_promotion_cleans_up(world):
+    boot(world, "a1")
+    world.run(command="rollout_deploy", version="a2", asset_path="/rails/public/assets", proxy=PROXY)
+    assert tree(assets_dir(world, "volumes", "web-a1"))["app-222.css"] == b"v2 css"  # the live one has the new files
+    assert tree(assets_dir(world, "volumes", "web-a2"))["app-111.css"] == b"v1 css"
+    promoted = boot(world, "a2", stop_stale=True)
+    assert promoted["promoted"] is True
+    assert sorted(os.listdir(os.path.join(world.home, ".kamal/apps/app/assets/volumes"))) == ["web-a2"]
