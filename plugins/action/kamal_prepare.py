@@ -44,6 +44,8 @@ class ActionModule(ControllerAction):
             raise AnsibleActionFail("kamal_prepare needs the kamal inventory's kamal variable (-i config/deploy.yml)")
         name = args["command"] or self._templar.template(task_vars.get("kamal_command"))
         kamal = self._templar.template(task_vars["kamal"])
+        for warning in kamal.get("warnings") or []:  # the config's, once per run
+            display.warning(warning)
         try:
             cmd = commands.lookup(name)
             wanted = RUN_OPTIONS + tuple(o.name for o in cmd.options) + tuple(v for v, _d in commands.PROXY_SETTINGS.values())

@@ -23,9 +23,11 @@ import shlex
 import shutil
 import time
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _assets
 from ansible_collections.kamal.deploy.plugins.module_utils import _container
 from ansible_collections.kamal.deploy.plugins.module_utils._container import ACTIVE_STATUSES, SPEC_LABEL
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _naming as naming
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 
@@ -57,6 +59,13 @@ class RoleSpec(_container.ContainerSpec):
         self.where = "the role %s" % self.role
         self.prefix = naming.container_prefix(self.service, self.role, self.destination)
         self.route_name = naming.proxy_service_name(self.service, self.role, self.destination)
+        self.asset_path = params.get("asset_path") or None
+        self.asset_path_options = params.get("asset_path_options") or None
+
+    @property
+    def assets(self):
+        """Kamal bridges assets only for a role behind the proxy."""
+        return bool(self.asset_path) and self.proxied
 
     # names
     def container_name(self, version=None):
@@ -120,7 +129,9 @@ class RoleSpec(_container.ContainerSpec):
             "environment": ["%s=%s" % pair for pair in env],
             "log_config": _container.log_config(self.params.get("logging"), merges["log.driver"],
                                                 merges["log.options"], self.environ),
-            "volumes": self.volumes() + merges["volumes"],
+            # The asset volume is the booted container's only (Kamal's exec containers do without).
+            "volumes": self.volumes() + ([_assets.volume(self, version)] if kamal_env and self.assets else [])
+            + merges["volumes"],
             "labels": labels,
             "network": self.network,
             "restart_policy": restart,
@@ -219,6 +230,9 @@ class App(_container.ContainerManager):
         self.clock = clock
         self.sleep = sleep
         self.probe = probe
+        # Called once the new container passed its health check (or the role already ran the version): Kamal's
+        # barrier, which lets the host's other roles boot (boot.parallel_roles).
+        self.on_healthy = None
         self.planned_networks = set()  # networks an earlier step of this check-mode call plans to create
 
     # -- helpers
@@ -319,6 +333,7 @@ class App(_container.ContainerManager):
         image_id = image.id if image is not None else None
         lap("image")
         self.ensure_env_file()
+        self.ensure_error_pages()
         want_hash = spec.spec_hash(image_id) if image_id else None
         # In check mode a proxy boot of this call may have planned the network already: plan it once.
         if spec.network not in self.planned_networks and _docker.ensure_network(
@@ -343,6 +358,7 @@ class App(_container.ContainerManager):
                       and (current.attrs.get("State") or {}).get("Status") == "running"
                       and current.labels.get(SPEC_LABEL) == want_hash)
         if up_to_date:
+            self._healthy()
             if spec.proxied:
                 route_info = self.route_to(current, old=None)
             if tag_latest:
@@ -354,6 +370,11 @@ class App(_container.ContainerManager):
 
         old = current
         old_name = old.name if old is not None else None
+        assets = _assets.AssetBridge(self) if spec.assets else None
+        if assets is not None:
+            # Before anything runs: the serving container gets the new files too, the new one the old files.
+            assets.prepare(spec.version_of(old_name) if old is not None else None)
+            lap("assets")
         renamed = self._rename_clashing(name)
         if renamed and old is not None and old.id == renamed[0]:
             old_name = renamed[1]
@@ -365,12 +386,16 @@ class App(_container.ContainerManager):
         if new is not None:
             self.progress.phase("health", container=name, timeout=spec.params.get("deploy_timeout", 30))
         health_info = self._wait_healthy(new, name, old_name if old is not None else None)
+        self._healthy()
         lap("health")
         if spec.proxied:
             route_info = self.route_to(new, old)
             lap("route")
         if old is not None:
             self.stop_container(old, spec.stop_timeout(), name=old_name)
+            if assets is not None:
+                assets.clean_up(self._mounted())
+            self._clean_up_error_pages()
             lap("stop_old")
         previous_latest = self._tag_latest(image) if tag_latest else None
         uptime_info = None
@@ -428,6 +453,9 @@ class App(_container.ContainerManager):
             return self.result(rollout=before, container=self.summarize(existing), version=spec.version)
         if existing is not None:
             self._rename_clashing(name, existing)
+        if spec.assets:
+            # The rollout and the live container each serve both versions' assets, as across a deploy's switch.
+            _assets.AssetBridge(self).prepare(spec.version_of(current.name) if current is not None else None)
         new = self._run_new(name, want_hash)[0]
         health_info = self._wait_healthy(new, name, current.name if current is not None else None)
         ip = container_ip(new, spec.network) if new is not None else None
@@ -502,6 +530,9 @@ class App(_container.ContainerManager):
             self._stop_stale(promoted)
         elif current is not None and current.id != promoted.id:
             self.stop_container(current, spec.stop_timeout(), name=current.name)
+        if spec.assets and current is not None:
+            _assets.AssetBridge(self).clean_up(self._mounted())
+        self._clean_up_error_pages()
         if tag_latest:
             self._tag_latest(image)
         return self.result(container=self.summarize(promoted), version=spec.version,
@@ -556,6 +587,59 @@ class App(_container.ContainerManager):
             else:
                 state["live_target"] = self.proxy.live_target(self.spec.home, self.spec.route_name)
         return state
+
+    # -- the app's error pages (error_pages_path)
+    def error_pages_directory(self, version=None):
+        spec = self.spec
+        base = os.path.join(spec.home, naming.proxy_error_pages_directory(spec.service, spec.destination))
+        return os.path.join(base, version) if version else base
+
+    def ensure_error_pages(self):
+        """Kamal's upload of the version's pages to ``.kamal/proxy/apps-config/<svc[-dest]>/error_pages/<version>/``
+        (directories 0700); a role behind the proxy then answers the proxy's errors with them (route_to)."""
+        pages = self.spec.params.get("error_pages") or {}
+        if self.spec.proxied:
+            self.error_pages = pages  # none given: the route has no pages of its own (any earlier ones go)
+        directory = self.error_pages_directory(self.spec.version)
+        for name, content in sorted(pages.items()):
+            path = os.path.join(directory, name)
+            try:
+                with open(path, "r", encoding="utf-8") as handle:
+                    current = handle.read()
+            except (IOError, OSError, UnicodeDecodeError):
+                current = None
+            if current != content:
+                self._do("write %s" % path, _files.write_atomic, path, content, 0o600, 0o700)
+
+    def _clean_up_error_pages(self):
+        """The other versions' pages go once the old container stopped (Kamal's clean_up_error_pages)."""
+        if not self.spec.params.get("error_pages"):
+            return
+        base = self.error_pages_directory()
+        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            if name != self.spec.version:
+                self._do("rm -rf %s" % os.path.join(base, name), shutil.rmtree, os.path.join(base, name), True)
+
+    def prepare_assets(self, pull="missing", check_service_label=True):
+        """Kamal's assets step alone, before a boot that spans several hosts: the version's image, its assets
+        extracted and combined both ways with the running version's (a boot then finds them done)."""
+        spec = self.spec
+        if not spec.assets:
+            return self.result(assets=None)
+        self.ensure_app_image(pull, check_service_label)
+        old = self.current_container()
+        info = _assets.AssetBridge(self).prepare(spec.version_of(old.name) if old is not None else None)
+        return self.result(assets=info, role=spec.role, version=spec.version)
+
+    def _healthy(self):
+        if self.on_healthy is not None:
+            self.on_healthy()
+
+    def _mounted(self):
+        """Host paths the service's running containers mount (what asset clean-up must keep)."""
+        if self.check_mode:
+            return []
+        return _assets.mounted_paths(self.list_containers(ACTIVE_STATUSES, role=False))
 
     def _stop_stale(self, current):
         for container in self.list_containers(ACTIVE_STATUSES):
@@ -871,7 +955,7 @@ class App(_container.ContainerManager):
         return self.logs_result(container, "Nothing found", lines=lines, since=since, grep=grep,
                                 timestamps=timestamps)
 
-    def run_exec(self, command, reuse=False, env=None, detach=False):
+    def run_exec(self, command, reuse=False, env=None, detach=False, raw=False):
         spec = self.spec
         argv = self.exec_argv(command, "['bin/rails', 'db:migrate']")
         if reuse:
@@ -880,7 +964,11 @@ class App(_container.ContainerManager):
             current = self.current_container()
             if current is None:
                 raise AppError("exec reuse: no running container of %s on %s" % (spec.prefix, spec.host))
-            return self.exec_in(current, argv, env)
+            return self.exec_in(current, argv, env, raw=raw)
+        if not os.path.exists(spec.env_file):
+            # Kamal's `docker run --env-file` fails on a host that never booted the role (kamal#1180): the role's
+            # env file goes up first, as a boot writes it (one that is there is the running version's: kept).
+            self.ensure_env_file()
         name = naming.exec_container_name(spec.service, spec.role, spec.version, spec.destination,
                                           suffix=self.random_hex(3))
         # Kamal's `app exec` container: role env, logging, volumes and options; no KAMAL_* env, hostname,
@@ -888,12 +976,15 @@ class App(_container.ContainerManager):
         kwargs = spec.create_kwargs(kamal_env=False, exec_env=env)
         kwargs.pop("restart_policy", None)
         kwargs.pop("labels", None)
+        # `docker run` pulls an image the host does not have (a host that never booted the role, after docker login).
+        self.ensure_image(spec.image(), "missing")
         self._do(render_run(spec, name, None, spec.image(), dict(kwargs, command=argv), detach=detach,
                             remove=not detach))
         if self.check_mode:
             return self.result(container=name)
         kwargs.pop("command", None)
-        return self.exec_new(name, spec.image(), argv, kwargs, detach=detach, timeout=spec.params.get("exec_timeout"))
+        return self.exec_new(name, spec.image(), argv, kwargs, detach=detach, timeout=spec.params.get("exec_timeout"),
+                             raw=raw)
 
     def prune(self, retain=5, containers=True, images=True):
         """Kamal's ``prune all``, with retention per service AND destination (Kamal counts per service)."""
@@ -952,7 +1043,7 @@ class App(_container.ContainerManager):
 PROXY_COMMANDS = ("maintenance", "live", "rollout_deploy", "rollout_set", "rollout_stop", "rollout")
 COMMANDS = ("boot", "start", "stop", "remove", "details", "containers", "images", "version", "versions", "logs",
             "exec", "stale_containers", "prune", "tag_latest", "maintenance", "live", "rollout_deploy", "rollout_set",
-            "rollout_stop", "rollout", "pull")
+            "rollout_stop", "rollout", "pull", "assets")
 
 
 def run(app, params):
@@ -967,7 +1058,7 @@ def run(app, params):
                         timestamps=params.get("timestamps", True), container_id=params.get("container_id"))
     if command == "exec":
         return app.run_exec(params.get("exec_command"), reuse=params.get("reuse", False),
-                            env=params.get("exec_env"), detach=params.get("detach", False))
+                            env=params.get("exec_env"), detach=params.get("detach", False), raw=params.get("raw", False))
     if command == "stale_containers":
         return app.stale_containers(stop=params.get("stop", False))
     if command == "prune":
@@ -976,6 +1067,9 @@ def run(app, params):
                          images=only != "containers")
     if command == "maintenance":
         return app.maintenance(params.get("maintenance_message"))
+    if command == "assets":
+        return app.prepare_assets(pull=params.get("pull") or "missing",
+                                  check_service_label=params.get("check_service_label", True))
     if command == "rollout_deploy":
         return app.rollout_deploy(pull=params.get("pull") or "missing",
                                   check_service_label=params.get("check_service_label", True))
@@ -1012,6 +1106,55 @@ def boot(app, params):
         result["diff"] = {"before": dict(diff["before"] or {}, proxy=proxy_booted["diff"]["before"]),
                           "after": dict(diff["after"] or {}, proxy=proxy_booted["diff"]["after"])}
     return result
+
+
+def boot_parallel(apps, params_list, barrier=False):
+    """Kamal's ``boot.parallel_roles`` on one host: the roles of ``apps`` (``params_list``: each one's parameters)
+    boot at the same time, each in its own thread with its own manager. With ``barrier`` the first is the primary
+    role: the others start once its new container passed the health check (Kamal's barrier), and not at all when it
+    failed. The proxy is ensured before (the main role's ``proxy_boot``) and the service pruned once after.
+
+    Returns ``[(params, result or None, error or None)]`` in the order given, and the proxy's and prune's results."""
+    import threading  # only a parallel boot needs it
+
+    main, main_params = apps[0], params_list[0]
+    proxy_booted = main.ensure_proxy(_proxy_boot.boot_args(main_params["proxy_boot"])) if main_params.get("proxy_boot") else None
+    gate = {"event": threading.Event(), "open": not barrier}
+    if not barrier:
+        gate["event"].set()
+
+    def opened():
+        gate["open"] = True
+        gate["event"].set()
+
+    main.on_healthy = opened if barrier else None
+    outcomes = [None] * len(apps)
+
+    def work(index):
+        app, params = apps[index], params_list[index]
+        try:
+            if index and barrier:
+                gate["event"].wait()
+                if not gate["open"]:
+                    raise AppError("First %s container is unhealthy, not booting %s on %s"
+                                   % (main.spec.role, app.spec.role, app.spec.host), role=app.spec.role,
+                                   serving_version=app.current_version(), actions=[])
+            outcomes[index] = (params, boot(app, dict(params, proxy_boot=None, prune=False)), None)
+        except Exception as exc:  # pylint: disable=broad-except
+            outcomes[index] = (params, None, exc)
+        finally:
+            if index == 0 and barrier and not gate["event"].is_set():
+                gate["event"].set()  # closed: the main role failed before its container was healthy
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(len(apps))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pruned = None
+    if main_params.get("prune") and not any(error for _params, _result, error in outcomes):
+        pruned = main.prune(retain=main_params.get("retain_containers", 5))
+    return outcomes, proxy_booted, pruned
 
 
 def audit_message(command, params, result):

@@ -517,11 +517,35 @@ def maintenance_server(route, address):
     }
 
 
+def error_pages_directory(name):
+    """Where the proxy keeps a route's own error pages, rendered (the app's ``error_pages_path``)."""
+    return "%s/error_pages/%s" % (CONTAINER_DIR, name)
+
+
+def error_routes(route, codes, scheme):
+    """The server's error routes for ``route``'s requests: an error Caddy makes for them (502 when the app does not
+    answer, 504 ...) answers with the app's page for that status, when it has one."""
+    if scheme == "https" and not route["tls"]:
+        return None
+    pages = [{"match": [{"vars": {"{http.error.status_code}": [str(code)]}}],
+              "handle": [{"handler": "static_response", "status_code": code,
+                          "headers": {"Content-Type": ["text/html; charset=utf-8"], "Cache-Control": ["no-store"]},
+                          "body": "{file.%s/%d.html}" % (error_pages_directory(route["name"]), code)}]}
+             for code in sorted(codes)]
+    entry = {"@id": route_id(route["name"], "errors-" + scheme), "handle": [{"handler": "subroute", "routes": pages}]}
+    match = _match(route)
+    if match:
+        entry["match"] = match
+    return entry
+
+
 def build_config(settings, records):
-    """The whole Caddy config. ``records`` = stored routes: {"route": normalized, "maintenance_address": ip}."""
+    """The whole Caddy config. ``records`` = stored routes: {"route": normalized, "maintenance_address": ip} and,
+    with the app's own error pages, their status codes ("error_pages")."""
     settings = settings or {}
     routes = order_routes([record["route"] for record in records])
     addresses = dict((record["route"]["name"], record["maintenance_address"]) for record in records)
+    pages = dict((record["route"]["name"], record["error_pages"]) for record in records if record.get("error_pages"))
     # Nothing matched: 404, as kamal-proxy answers for a host no service claims (Caddy's default is an empty 200).
     not_found = {"@id": "kamal:not-found", "handle": [{"handler": "static_response", "status_code": 404,
                                                       "body": "404 page not found\n"}]}
@@ -539,6 +563,11 @@ def build_config(settings, records):
                                   # port nobody can reach.
                                   "protocols": ["h1", "h2", "h3"] if settings.get("http3") else ["h1", "h2"],
                                   "logs": {"default_logger_name": ACCESS_LOGGER}}
+    for server, scheme in (("kamal_http", "http"), ("kamal_https", "https")):
+        errors = [entry for entry in (error_routes(r, pages[r["name"]], scheme) for r in routes if r["name"] in pages)
+                  if entry]
+        if errors and server in servers:
+            servers[server]["errors"] = {"routes": errors}
     for route in routes:
         servers["kamal_maintenance_%s" % route["name"]] = maintenance_server(route, addresses[route["name"]])
     if settings.get("metrics_port"):

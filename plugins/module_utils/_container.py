@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import os
 import re
 import shlex
@@ -538,6 +539,7 @@ class ContainerManager(_docker.Operations):
         self.random_hex = random_hex
         self._logged_in = False
         self.image_plan = []
+        self.error_pages = None  # name -> template for the proxy's error answers (None: leave them as they are)
 
     def summarize(self, container):
         return summary(container)
@@ -653,8 +655,8 @@ class ContainerManager(_docker.Operations):
             raise self.Error("exec needs a command (exec_command), e.g. %s" % example)
         return argv
 
-    def exec_in(self, container, argv, env=None):
-        """``docker exec <container> CMD`` (Kamal's ``--reuse``)."""
+    def exec_in(self, container, argv, env=None, raw=False):
+        """``docker exec <container> CMD`` (Kamal's ``--reuse``); ``raw``: the output's bytes too (``stdout_b64``)."""
         env = env or {}
         self._do("docker exec %s%s %s" % ("".join("--env %s " % shlex.quote("%s=%s" % kv) for kv in env.items()),
                                           container.name, " ".join(shlex.quote(a) for a in argv)))
@@ -662,23 +664,26 @@ class ContainerManager(_docker.Operations):
             return self.result(container=container.name)
         extra = {"environment": ["%s=%s" % kv for kv in env.items()]} if env else {}
         code, output = _docker.call("docker exec %s" % container.name, container.exec_run, argv, demux=True, **extra)
-        return self._exec_result(container.name, code, output)
+        return self._exec_result(container.name, code, output, raw)
 
-    def exec_new(self, name, image, argv, kwargs, detach=False, timeout=None):
+    def exec_new(self, name, image, argv, kwargs, detach=False, timeout=None, raw=False):
         """``docker run --rm`` (or ``--detach``) of a new container ``name`` running ``argv``; the caller has
-        recorded the action and returned in check mode."""
+        recorded the action and returned in check mode. The output is read from the container's own streams
+        (attached before it starts, as ``docker run`` is), not its log driver, which mangles bytes that are not
+        UTF-8: what the command wrote arrives byte for byte."""
         container = _docker.call("running %s" % name, self.client.containers.create, image, command=argv,
                                  name=name, detach=True, **kwargs)
         try:
+            streams = None if detach else _docker.call("attaching to %s" % name, container.attach, stdout=True,
+                                                       stderr=True, stream=True, demux=True, logs=False)
             _docker.call("starting %s" % name, container.start)
             if detach:
                 return self.result(container=name, rc=None)
+            output = _StreamReader(name, streams)
             waited = _docker.call("waiting for %s to exit%s" % (name, " (exec_timeout %s s)" % timeout if timeout else ""),
                                   container.wait, **({"timeout": timeout} if timeout else {}))
             code = waited.get("StatusCode") if isinstance(waited, dict) else waited
-            stdout = _docker.call("reading the output of %s" % name, container.logs, stdout=True, stderr=False)
-            stderr = _docker.call("reading the output of %s" % name, container.logs, stdout=False, stderr=True)
-            return self._exec_result(name, code, (stdout, stderr))
+            return self._exec_result(name, code, output.collected(), raw)
         finally:
             if not detach:
                 try:
@@ -686,12 +691,15 @@ class ContainerManager(_docker.Operations):
                 except Exception:  # pylint: disable=broad-except
                     pass
 
-    def _exec_result(self, name, code, output):
+    def _exec_result(self, name, code, output, raw=False):
         stdout, stderr = output if isinstance(output, tuple) else (output, b"")
+        data = stdout if isinstance(stdout, bytes) else (stdout or "").encode("utf-8")
         stdout = (stdout or b"").decode("utf-8", "replace") if isinstance(stdout, bytes) else (stdout or "")
         stderr = (stderr or b"").decode("utf-8", "replace") if isinstance(stderr, bytes) else (stderr or "")
         result = self.result(container=name, rc=code, stdout=stdout, stderr=stderr,
                              stdout_lines=stdout.splitlines(), stderr_lines=stderr.splitlines())
+        if raw:
+            result["stdout_b64"] = base64.b64encode(data).decode("ascii")
         if code:
             raise self.Error("exec in %s exited with %s" % (name, code),
                              **{k: v for k, v in result.items() if k != "changed"})
@@ -707,7 +715,9 @@ class ContainerManager(_docker.Operations):
         proxy = self._need_proxy()
         spec = self.spec
         home, name = spec.home, spec.route_name
-        info = {"ensure": proxy.ensure_route(home, spec.route(), check_mode=self.check_mode)}
+        # The app's own error pages go with the route only when the command sets them (a boot).
+        extra = {"error_pages": self.error_pages} if self.error_pages is not None else {}
+        info = {"ensure": proxy.ensure_route(home, spec.route(), check_mode=self.check_mode, **extra)}
         if info["ensure"].get("changed"):
             self.actions.append("proxy ensure route %s" % name)
             self.changed = True
@@ -750,6 +760,36 @@ class ContainerManager(_docker.Operations):
             self.actions.append("proxy remove route %s" % self.spec.route_name)
             self.changed = True
         return removed
+
+
+class _StreamReader:
+    """Reads an attached container's (stdout, stderr) frames in a thread while the caller waits for its exit, so a
+    command that never ends is caught by the wait's timeout, not by a read that blocks."""
+
+    def __init__(self, name, streams):
+        import threading  # only an exec in a new container needs it
+
+        self.name, self.stdout, self.stderr, self.error = name, [], [], None
+        self.thread = threading.Thread(target=self._read, args=(streams,))
+        self.thread.daemon = True
+        self.thread.start()
+
+    def _read(self, streams):
+        try:
+            for out, err in streams:
+                if out:
+                    self.stdout.append(out)
+                if err:
+                    self.stderr.append(err)
+        except Exception as exc:  # pylint: disable=broad-except
+            self.error = exc
+
+    def collected(self):
+        """(stdout bytes, stderr bytes), once the container exited (its streams end with it)."""
+        self.thread.join(30)
+        if self.error is not None:
+            raise _docker.DockerError(_docker.error_message(self.error, "reading the output of %s" % self.name))
+        return b"".join(self.stdout), b"".join(self.stderr)
 
 
 def _was(before_ip):

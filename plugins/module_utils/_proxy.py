@@ -19,6 +19,7 @@ Files under ``<home>/.kamal/proxy`` (mounted at ``/kamal-proxy`` in the containe
 ``targets/<route>.target``  ``<container> <ip>``: where the route goes when live
 ``dns/<route>``             dnsmasq hosts file (``--hostsdir``, re-read through inotify)
 ``maintenance/<route>.html`` the 503 page of maintenance mode
+``error_pages/<route>/``      the app's own error pages: ``NNN.html`` rendered, ``templates/NNN.html`` as given
 ``tls/<route>/*.pem``       custom certificates (0600)
 ``auth/<route>.<sha>``      the basic auth password hash (0600; Caddy reads it when it loads the config)
 ``split/<route>``           the route's rollout split, read by Caddy at every request ('' : no rollout)
@@ -55,6 +56,7 @@ except ImportError:  # pragma: no cover
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _caddy
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
+from ansible_collections.kamal.deploy.plugins.module_utils import _error_pages
 from ansible_collections.kamal.deploy.plugins.module_utils import _files
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
 from ansible_collections.kamal.deploy.plugins.module_utils._module import KamalError
@@ -343,15 +345,48 @@ def _taken_addresses(records, name):
 
 # --- the contract with kamal_app ------------------------------------------------------------------
 
-def ensure_route(home, route, check_mode=False):
+def _error_pages_files(home, name, pages):
+    """{path: content} of a route's error pages (``pages``: name -> template): rendered without a message (what
+    Caddy answers errors with) and as given (what maintenance renders its message into)."""
+    directory = _path(home, "error_pages", name)
+    files = {}
+    for page, template in sorted(pages.items()):
+        files[os.path.join(directory, page)] = _error_pages.render(template, None, page)
+        files[os.path.join(directory, "templates", page)] = template
+    return files
+
+
+def _sync_error_pages(home, name, pages, check_mode):
+    """The route's error pages directory holds exactly ``pages``; True when something was (to be) written."""
+    wanted = _error_pages_files(home, name, pages)
+    directory = _path(home, "error_pages", name)
+    present = []
+    for root, _dirs, files in os.walk(directory):
+        present += [os.path.join(root, f) for f in files]
+    stale = [path for path in present if path not in wanted]
+    differing = [path for path, content in wanted.items() if _read(path) != content]
+    if not check_mode:
+        for path in differing:
+            _write(home, path, wanted[path])
+        for path in stale:
+            _remove(path)
+        if not pages:
+            _remove(directory)
+    return bool(stale or differing)
+
+
+def ensure_route(home, route, check_mode=False, error_pages=None):
     """Make the Caddy route for ``route`` match; a config load only when the route itself changed.
 
-    Returns {"changed": bool, "diff": {"before": route|None, "after": route}} (routes in normalized form;
-    certificates appear as a fingerprint)."""
+    ``error_pages``: the app's own pages (name -> template, ``{}``: none) for the errors the proxy makes for this
+    route; None leaves them as they are. Returns {"changed": bool, "diff": {"before": route|None, "after": route}}
+    (routes in normalized form; certificates appear as a fingerprint)."""
     route = _with_stored_password_hash(home, route)
     try:
         desired_route = _caddy.normalize_route(route)
-    except _caddy.RouteError as exc:
+        if error_pages:
+            _error_pages.check(error_pages)
+    except (_caddy.RouteError, _error_pages.ErrorPageError) as exc:
         raise ProxyError(str(exc))
     name = desired_route["name"]
     with _locked(home, check_mode):
@@ -362,9 +397,14 @@ def ensure_route(home, route, check_mode=False):
             raise ProxyError("route %s: its hosts/path prefixes %s are already served by route %s on this host; "
                              "remove that route first or pick other hosts" % (
                                  name, desired_route["hosts"] or "(catch-all)", ", ".join(clash)))
+        pages_changed = error_pages is not None and _sync_error_pages(home, name, error_pages, check_mode)
         address = before["maintenance_address"] if before else _caddy.maintenance_address(
             name, _taken_addresses(records, name))
         record = {"route": desired_route, "maintenance_address": address}
+        codes = ([_error_pages.status_code(page) for page in _error_pages.page_names(error_pages)]
+                 if error_pages is not None else (before or {}).get("error_pages"))
+        if codes:
+            record["error_pages"] = codes
         records[name] = record
         config = _caddy.build_config(_settings(home), list(records.values()))
         running = running_config(home)
@@ -377,7 +417,8 @@ def ensure_route(home, route, check_mode=False):
             load_config(home, config)
             _write(home, _path(home, "caddy.json"), _caddy.config_json(config))
             _write(home, _path(home, "routes", name + ".json"), json.dumps(record, indent=1, sort_keys=True) + "\n")
-    return {"changed": changed, "diff": {"before": before["route"] if before else None, "after": desired_route}}
+    return {"changed": changed or pages_changed,
+            "diff": {"before": before["route"] if before else None, "after": desired_route}}
 
 
 def _with_stored_password_hash(home, route):
@@ -490,7 +531,10 @@ def maintenance(home, route_name, message, check_mode=False):
     with _locked(home, check_mode):
         record = _record(home, route_name)
         page_path = _path(home, "maintenance", route_name + ".html")
-        page = _caddy.maintenance_page(route_name, message)
+        custom = _read(_path(home, "error_pages", route_name, "templates", "503.html"))
+        # The app's own 503 page, with the message where it says {{ .Message }}, else ours.
+        page = (_error_pages.render(custom, message, "503.html") if custom is not None
+                else _caddy.maintenance_page(route_name, message))
         before = _dns_answer(home, route_name) == record["maintenance_address"]
         changed = not before or _read(page_path) != page
         result = {"changed": changed, "before": {"maintenance": before},
@@ -539,7 +583,8 @@ def remove_route(home, route_name, check_mode=False):
         leftovers = [p for p in (_path(home, "dns", route_name), _path(home, "targets", route_name + ".target"),
                                  _path(home, "maintenance", route_name + ".html"), _path(home, "tls", route_name),
                                  _path(home, "split", route_name), _path(home, "rollouts", route_name + ".json"),
-                                 _path(home, "dns", rollout), _path(home, "targets", rollout + ".target"))
+                                 _path(home, "dns", rollout), _path(home, "targets", rollout + ".target"),
+                                 _path(home, "error_pages", route_name))
                      if os.path.exists(p)] + _auth_files(home, route_name)
         changed = before is not None or bool(leftovers)
         if changed and not check_mode:
@@ -1140,6 +1185,36 @@ class ProxyContainer(_docker.Operations):
             self.repair_targets()
         return self._result(before)
 
+    def start(self):
+        """Kamal's ``proxy start``: the existing container running again (its routes with it)."""
+        before = self.describe()
+        container = self._existing()
+        if _docker.container_state(container) != "running":
+            self._do("start container %s" % CONTAINER_NAME)
+            if not self.check_mode:
+                _docker.call("starting %s" % CONTAINER_NAME, container.start)
+                self._wait_ready()
+                self.repair_targets()
+        return self._result(before)
+
+    def stop(self):
+        """Kamal's ``proxy stop``: every app it routes stops answering on this host until ``start``."""
+        before = self.describe()
+        container = self._existing()
+        if _docker.container_state(container) in ("running", "restarting", "paused"):
+            self._do("stop container %s" % CONTAINER_NAME)
+            if not self.check_mode:
+                _docker.call("stopping %s" % CONTAINER_NAME, container.stop, timeout=30)
+        return self._result(before)
+
+    def _existing(self):
+        container = self.current()
+        if container is None:
+            raise ProxyError("there is no %s container on this host: boot it first (kamal.deploy.proxy_boot)" % CONTAINER_NAME)
+        if not _is_ours(container):
+            raise ProxyError(foreign_message(container, takeover_hint=False))
+        return container
+
     def remove(self, force=False, keep_in_use=False):
         before = self.describe()
         apps = os.path.join(self.home, _naming.apps_directory())
@@ -1197,6 +1272,8 @@ def audit_messages(command, result):
         return []
     if command == "reboot":
         return ["Rebooted proxy"]
+    if command in ("start", "stop"):
+        return ["Started proxy" if command == "start" else "Stopped proxy"]
     if command == "remove" and any(a.startswith("stop and remove container") for a in result.get("actions") or []):
         return ["Removed proxy container"]
     return []

@@ -38,8 +38,10 @@ description:
   - Other commands are Kamal's C(app) subcommands for one host and role. They are C(start), C(stop),
     C(remove), C(details), C(containers), C(images), C(version), C(logs), C(exec), C(stale_containers),
     C(maintenance) and C(live). There are also C(prune) (retention per service and destination),
-    C(tag_latest), C(versions) (the versions present as containers, for rollback) and C(pull) (Kamal's
-    C(build pull), a fresh pull of the version's image, which must carry the C(service) label).
+    C(tag_latest), C(versions) (the versions present as containers, for rollback), C(pull) (Kamal's
+    C(build pull), a fresh pull of the version's image, which must carry the C(service) label) and C(assets)
+    (Kamal's assets step alone, for O(asset_path); a boot that spans several hosts does it on every host before
+    any boots).
   - Canary rollouts (kamal-proxy's C(rollout deploy|set|stop), which Kamal does not expose). O(command=rollout_deploy)
     boots O(version) next to the live container as the route's rollout target; it gets traffic only once healthy,
     and only its split's share. O(command=rollout_set) sets the split, O(rollout_percent) of the clients (kept on
@@ -66,7 +68,7 @@ options:
     default: boot
     choices: [boot, start, stop, remove, details, containers, images, version, versions, logs, exec,
               stale_containers, prune, tag_latest, maintenance, live, rollout_deploy, rollout_set, rollout_stop, rollout,
-              pull]
+              pull, assets]
   service:
     description: The Kamal C(service) name.
     type: str
@@ -132,6 +134,29 @@ options:
   cmd:
     description: The role's C(cmd), a string (split like a shell would) or a list.
     type: raw
+  asset_path:
+    description:
+      - Kamal's asset bridging, for a role behind the proxy (O(proxy) set). The directory of the image that holds
+        its assets (C(/rails/public/assets)), from the role's or the root C(asset_path) of deploy.yml.
+      - A boot copies it out of the new image to C(.kamal/apps/<service>[-<destination>]/assets/extracted/<role>-<version>),
+        adds the previous version's files to it and the new files to the previous version's directory (nothing is
+        overwritten), and mounts C(.../assets/volumes/<role>-<version>) there. Pages of either version find their
+        assets on every container while the proxy switches and after. Other versions' directories go once the old
+        container stopped.
+    type: str
+  error_pages:
+    description:
+      - With O(command=boot), the app's own error pages (Kamal's C(error_pages_path)), file name (C(503.html))
+        to content. They are written to C(.kamal/proxy/apps-config/<service>[-<destination>]/error_pages/<version>/)
+        (the other versions' go once the old container stopped) and, for a role behind the proxy, the proxy answers
+        the errors it makes for the route (502 when the app does not answer, 504, the 503 of maintenance with its
+        message where the page says C({{ .Message }})) with them. A boot without them removes the route's pages.
+      - Kamal's pages are Go templates; C({{ .Message }}), C({{ if .Message }}), C({{ else }}), C({{ end }}) and
+        comments are rendered, anything else is refused.
+    type: dict
+  asset_path_options:
+    description: The mount options of the asset volume (C(ro)), what follows the first C(:) of C(asset_path) in deploy.yml.
+    type: str
   readiness_delay:
     description: Roles without the proxy and without a HEALTHCHECK pass when still running this many seconds after start.
     type: int
@@ -213,6 +238,13 @@ options:
   exec_timeout:
     description: With O(command=exec), seconds to wait for the command in a new container.
     type: int
+  raw:
+    description:
+      - With O(command=exec), also return the command's output byte for byte, base64-encoded (RV(stdout_b64)), as
+        Kamal's C(app exec --raw) prints it. A new container's output is always read from its own streams, never
+        its log driver, so binary output is exact either way.
+    type: bool
+    default: false
   stop:
     description: With O(command=stale_containers), stop them.
     type: bool
@@ -235,6 +267,28 @@ options:
     description: With O(command=prune), prune only stopped containers or only unused images (C(kamal prune containers|images)).
     type: str
     choices: [containers, images]
+  parallel_roles:
+    description:
+      - With O(command=boot), Kamal's C(boot.parallel_roles). The host's other roles boot in the same call, each in a
+        thread of its own, at the same time as O(role). Each entry is that role's arguments, as this module takes
+        them (C(role), C(env), C(cmd), C(proxy) ...); the call's host, home and command apply, and its secret values
+        come from O(parallel_secrets).
+      - With O(barrier) they start only once the new container of O(role) (the primary role) passed its health
+        check, and not at all when it failed (Kamal's barrier). The proxy is ensured before (O(proxy_boot)) and the
+        service pruned once after (O(prune)).
+      - The result is O(role)'s with RV(parallel), one entry per role. A role that failed fails the call, naming
+        it, and the others' results stay in RV(parallel).
+    type: list
+    elements: dict
+  parallel_secrets:
+    description: The secret values of the O(parallel_roles) entries, by role name (C(secret_env), and in C(proxy) the
+      route's values the module does not log, its certificate and key and the basic auth hash), kept out of the
+      entries so that Ansible masks them.
+    type: dict
+  barrier:
+    description: With O(parallel_roles), O(role) is the primary role and the others wait for its healthy container.
+    type: bool
+    default: false
   prune:
     description:
       - With O(command=boot), prune after a successful boot in the same call (Kamal's C(prune all) after a deploy),
@@ -261,7 +315,8 @@ notes:
     command line. C(${VAR}) is expanded from the server's environment, and control characters arrive
     escaped (a newline as the two characters C(\n)).
   - O(command=exec) without O(reuse) runs a new container named
-    C(<service>-<role>[-<destination>]-exec-<version>-<6 hex>) and removes it afterwards.
+    C(<service>-<role>[-<destination>]-exec-<version>-<6 hex>) and removes it afterwards. On a host that never booted
+    the role, the role's env file is written first (Kamal fails there, kamal#1180).
 seealso:
   - name: Kamal app commands
     description: The commands this module reimplements.
@@ -357,6 +412,14 @@ proxy_boot:
       C(kamal.deploy.kamal_proxy) with O(command=boot) returns them.
   returned: with O(command=boot) and O(proxy_boot)
   type: dict
+parallel:
+  description:
+    - With O(parallel_roles), one entry per role booted in the call (O(role) first), each its own result (C(role),
+      C(changed), C(version), C(old_version), C(serving_version), C(actions) ...) or, for a role that failed, C(failed)
+      and C(msg).
+  returned: with O(parallel_roles), also when it fails
+  type: list
+  elements: dict
 role:
   description: The role booted.
   returned: with O(command=boot), also when it fails
@@ -417,6 +480,10 @@ stdout:
   description: Output of the command.
   returned: with O(command=exec)
   type: str
+stdout_b64:
+  description: The command's output, byte for byte, base64-encoded.
+  returned: with O(command=exec) and O(raw)
+  type: str
 stderr:
   description: Error output of the command.
   returned: with O(command=exec)
@@ -454,10 +521,12 @@ import socket
 import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.kamal.deploy.plugins.module_utils import _app, _audit, _container
 from ansible_collections.kamal.deploy.plugins.module_utils import _docker
 from ansible_collections.kamal.deploy.plugins.module_utils import _logs
+from ansible_collections.kamal.deploy.plugins.module_utils import _module
 from ansible_collections.kamal.deploy.plugins.module_utils import _progress
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 from ansible_collections.kamal.deploy.plugins.module_utils import _registry
@@ -465,52 +534,129 @@ from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.module_utils._module import run_module
 
 
-class AppManager:
-    """One host, one role: builds the spec, connects, dispatches the command, shapes the result."""
+# What the plan keeps out of parallel_roles' entries (it passes them in parallel_secrets, which is no_log).
+PARALLEL_SECRETS = ("secret_env",)
+PARALLEL_OPTIONS = ("parallel_roles", "parallel_secrets", "barrier")
 
-    def __init__(self, module):
+
+class AppManager:
+    """One host, one role (or, with parallel_roles, the roles of the host at once): builds the spec, connects,
+    dispatches the command, shapes the result."""
+
+    def __init__(self, module, role_spec=None):
         self.module = module
         params = dict(module.params)
         if not params.get("host"):
             params["host"] = socket.gethostname()
         self.params = params
+        self.role_spec = role_spec or {}
         self.app = None
+        self.apps = []
 
-    def run(self):
-        spec = _app.RoleSpec(self.params)
+    def new_app(self, params):
+        spec = _app.RoleSpec(params)
         client = _docker.connect()
         # Only a call that routes or boots the proxy pays for importing its backend.
-        needs_proxy = spec.proxied or self.params.get("proxy_boot") or self.params["command"] in _app.PROXY_COMMANDS
+        needs_proxy = spec.proxied or params.get("proxy_boot") or params["command"] in _app.PROXY_COMMANDS
         proxy = _container.proxy_backend() if needs_proxy else None
-        progress = _progress.for_params(self.params, spec.home)
-        self.app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=proxy, sleep=progress.sleeping(time.sleep))
-        self.app.progress = progress
+        # The call's progress (a long pull or wait, for the controller) comes from its first app: in a parallel
+        # boot the roles pull the same image and wait together.
+        progress = _progress.NONE
+        if not self.apps:
+            progress = self.progress = _progress.for_params(self.params, spec.home)
+        app = _app.App(client, spec, check_mode=self.module.check_mode, proxy=proxy, sleep=progress.sleeping(time.sleep))
+        app.progress = progress
+        self.apps.append(app)
+        return app
+
+    progress = _progress.NONE
+
+    def run(self):
         try:
+            if self.params.get("parallel_roles"):
+                return self.run_parallel()
+            self.app = self.new_app(self.params)
             result = _app.run(self.app, self.params)
         finally:
-            progress.close()
+            self.progress.close()
         for warning in (result.get("proxy_boot") or {}).pop("warnings", []):
             self.module.warn(warning)
-        self.audit(result)
+        self.audit(self.app, self.params, result)
+        return result
+
+    def role_params(self, entry):
+        """One entry of parallel_roles as the module's parameters: checked against the module's own spec, the
+        call's host, command and home, and the role's secrets from parallel_secrets."""
+        secrets = (self.params.get("parallel_secrets") or {}).get(entry.get("role")) or {}
+        given = {k: v for k, v in entry.items() if k not in PARALLEL_SECRETS and k not in PARALLEL_OPTIONS}
+        given.update(command="boot", host=self.params["host"], home=self.params.get("home"),
+                     secret_env=secrets.get("secret_env") or {}, registry=self.params.get("registry"),
+                     performer=self.params.get("performer"))
+        if secrets.get("proxy") and isinstance(given.get("proxy"), dict):
+            proxy = dict(given["proxy"])
+            for key, value in secrets["proxy"].items():
+                proxy[key] = dict(proxy.get(key) or {}, **value) if isinstance(value, dict) else value
+            given["proxy"] = proxy
+        validated = ArgumentSpecValidator(self.role_spec).validate(given)
+        if validated.error_messages:
+            raise _app.AppError("parallel_roles: role %s: %s" % (entry.get("role"), "; ".join(validated.error_messages)))
+        return validated.validated_parameters
+
+    def run_parallel(self):
+        """boot.parallel_roles: this call's role and the host's others boot at once (module_utils/_app.boot_parallel)."""
+        if self.params["command"] != "boot":
+            raise _app.AppError("parallel_roles is for command=boot only")
+        params_list = [{k: v for k, v in self.params.items() if k not in PARALLEL_OPTIONS}]
+        params_list += [self.role_params(entry) for entry in self.params["parallel_roles"]]
+        for params in params_list:
+            self.new_app(params)
+        self.app = self.apps[0]
+        outcomes, proxy_booted, pruned = _app.boot_parallel(self.apps, params_list, barrier=self.params.get("barrier"))
+        roles, failures = [], []
+        for app, (params, result, error) in zip(self.apps, outcomes):
+            if error is not None:
+                details = _module.failure(error, "kamal_app boot of role %s" % app.spec.role, app.actions)
+                details.pop("exception", None)
+                entry = dict(details, role=app.spec.role, failed=True, changed=app.changed)
+                failures.append("%s: %s" % (app.spec.role, details["msg"]))
+            else:
+                self.audit(app, params, result)
+                entry = dict(result, role=app.spec.role)
+                entry.pop("diff", None)
+            entry.setdefault("serving_version", None)
+            roles.append(entry)
+        main = roles[0]
+        result = {k: v for k, v in main.items() if k not in ("failed", "msg")}
+        result.update(parallel=roles, role=self.app.spec.role,
+                      changed=any(r.get("changed") for r in roles) or bool((proxy_booted or {}).get("changed")),
+                      actions=[a for app in self.apps for a in app.actions])
+        if proxy_booted is not None:
+            for warning in proxy_booted.pop("warnings", []):
+                self.module.warn(warning)
+            result["proxy_boot"] = proxy_booted
+        if pruned is not None:
+            result["pruned"] = {"containers": pruned["removed_containers"], "images": pruned["removed_images"]}
+        if failures:
+            raise _app.AppError("; ".join(failures), **result)
         return result
 
     def actions(self):
         """What was done so far (also reported when the module fails half-way)."""
-        return list(self.app.actions) if self.app else []
+        return [a for app in self.apps for a in app.actions]
 
     def doing(self):
         p = self.params
         return "kamal_app %s of %s role %s on %s" % (p["command"], p["service"], p["role"], p["host"])
 
-    def audit(self, result):
+    def audit(self, app, params, result):
         """Kamal's audit line on this host for what changed; secret values never reach it."""
-        message = _app.audit_message(self.params["command"], self.params, result)
-        if message and self.params.get("audit", True):
-            result["audit"] = self.app.record_audit([message], self.params.get("performer"), self.app.spec.role)[0]
+        message = _app.audit_message(params["command"], params, result)
+        if message and params.get("audit", True):
+            result["audit"] = app.record_audit([message], params.get("performer"), app.spec.role)[0]
 
 
 def main():
-    argument_spec = dict(
+    role_spec = dict(
         command=dict(type="str", default="boot", choices=list(_app.COMMANDS)),
         service=dict(type="str", required=True),
         role=dict(type="str", default="web"),
@@ -527,6 +673,9 @@ def main():
         labels=dict(type="dict", default={}),
         options=dict(type="dict", default={}),
         cmd=dict(type="raw"),
+        asset_path=dict(type="str"),
+        asset_path_options=dict(type="str"),
+        error_pages=dict(type="dict"),
         proxy=_route.app_option_spec(),
         readiness_delay=dict(type="int", default=7),
         deploy_timeout=dict(type="int", default=30),
@@ -548,6 +697,7 @@ def main():
         reuse=dict(type="bool", default=False),
         detach=dict(type="bool", default=False),
         exec_timeout=dict(type="int"),
+        raw=dict(type="bool", default=False),
         stop=dict(type="bool", default=False),
         maintenance_message=dict(type="str"),
         rollout_percent=dict(type="int", default=0),
@@ -559,17 +709,23 @@ def main():
         check_registry=dict(type="bool", default=True),
         **_progress.option_spec(),
     )
+    argument_spec = dict(
+        role_spec,
+        parallel_roles=dict(type="list", elements="dict"),
+        parallel_secrets=dict(type="dict", no_log=True),
+        barrier=dict(type="bool", default=False),
+    )
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[("command", "boot", ("image",)), ("command", "rollout_deploy", ("image",)), ("command", "pull", ("image",)),
-                     ("command", "exec", ("image", "exec_command")),
+                     ("command", "assets", ("image",)), ("command", "exec", ("image", "exec_command")),
                      ("command", "images", ("image",)), ("command", "tag_latest", ("image",))],
     )
     if not _docker.HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker", url=_docker.DOCKER_LIBRARY_URL),
                          exception=_docker.DOCKER_IMPORT_ERROR)
-    manager = AppManager(module)
+    manager = AppManager(module, role_spec)
     run_module(module, manager.run, manager.doing(), manager.actions)
 
 

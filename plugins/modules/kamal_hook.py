@@ -27,7 +27,7 @@ options:
     type: str
     required: true
     choices: [pre-connect, pre-build, pre-deploy, post-deploy, pre-app-boot, post-app-boot, pre-proxy-reboot,
-              post-proxy-reboot, docker-setup]
+              post-proxy-reboot, docker-setup, pre-app-remove, post-app-remove]
   project_dir:
     description: The app's root directory (the parent of C(config/deploy.yml)); the hook runs from there.
     type: path

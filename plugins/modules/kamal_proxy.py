@@ -33,20 +33,23 @@ options:
       - V(boot) makes sure the proxy runs (starts it when stopped, runs it when missing); like C(kamal proxy boot),
         an existing container is not recreated, a warning says when its image or run options differ.
       - V(reboot) replaces the container (C(kamal proxy reboot)); routes come back from the saved configuration.
+      - V(start), V(stop) and V(restart) start, stop, or stop then start the existing container (C(kamal proxy start),
+        C(stop), C(restart)); every app it routes stops answering on the host while it is stopped.
       - V(remove) removes the container and C(~/.kamal/proxy); refused while apps are installed unless O(force=true).
       - V(details) and V(logs) only read.
       - V(route) makes the route O(route) exist and, with O(target), switches it to that container and drains the old one.
       - V(remove_route), V(maintenance) and V(live) act on the route O(name).
     type: str
     default: boot
-    choices: [boot, reboot, remove, details, logs, route, remove_route, maintenance, live]
+    choices: [boot, reboot, start, stop, restart, remove, details, logs, route, remove_route, maintenance, live]
   home:
     description: Home directory of the deploy user on the server; C(.kamal/proxy) lives there. Defaults to the remote user's home.
     type: path
   service:
     description:
-      - The service this run deploys; with it, O(command=reboot) and O(command=remove) append Kamal's audit line
-        (C(Rebooted proxy), C(Removed proxy container)) to that service's audit log, as C(kamal proxy) does.
+      - The service this run deploys; with it, O(command=reboot), O(command=start), O(command=stop) and O(command=remove)
+        append Kamal's audit line (C(Rebooted proxy), C(Started proxy), C(Stopped proxy), C(Removed proxy container)) to
+        that service's audit log, as C(kamal proxy) does.
     type: str
   destination:
     description: The destination of O(service) (its audit log is C(<service>-<destination>-audit.log)).
@@ -189,8 +192,12 @@ class KamalProxyManager:
 
     def run(self):
         command = self.params["command"]
-        if command in ("boot", "reboot", "remove", "details", "logs"):
+        if command in ("boot", "reboot", "remove", "details", "logs", "start", "stop"):
             self.container_command(command)
+        elif command == "restart":
+            # Kamal's proxy restart: stop, then start.
+            self.container_command("stop")
+            self.container_command("start")
         elif command == "route":
             self.route()
         elif command == "remove_route":
@@ -225,12 +232,18 @@ class KamalProxyManager:
             return
         if command == "remove":
             result = manager.remove(force=p["force"], keep_in_use=p["keep_in_use"])
+        elif command in ("start", "stop"):
+            result = manager.start() if command == "start" else manager.stop()
         else:
             method = manager.boot if command == "boot" else manager.reboot
             result = method(**_proxy_boot.boot_args(p, self.home))
         for warning in result.pop("warnings"):
             self.module.warn(warning)
+        changed, earlier = self.results.get("changed"), list(self.results.get("actions") or [])
         self.results.update(result)
+        # restart is stop then start: the two calls' operations and changes add up.
+        self.results["changed"] = bool(changed or result["changed"])
+        self.results["actions"] = earlier + list(result["actions"])
         messages = _proxy.audit_messages(command, result)
         if messages and p["service"] and p["audit"]:
             self.results["audit"] = _audit.record_all(self.home, p["service"], messages, p["performer"],
@@ -279,8 +292,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             command=dict(type="str", default="boot",
-                         choices=["boot", "reboot", "remove", "details", "logs", "route", "remove_route",
-                                  "maintenance", "live"]),
+                         choices=["boot", "reboot", "start", "stop", "restart", "remove", "details", "logs", "route",
+                                  "remove_route", "maintenance", "live"]),
             home=dict(type="path"),
             **_proxy_boot.option_spec(),
             force=dict(type="bool", default=False),

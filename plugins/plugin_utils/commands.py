@@ -41,7 +41,8 @@ LINES, SINCE, GREP = opt("lines", kind="int"), opt("since", kind="str"), opt("gr
 CONFIRM = "%s Run it again with -e confirm=true."
 EXEC_COMMAND = "%s exec needs a command: -e cmd=%s (or a list%s)."
 
-# flow: the command role's task file that does the work (deploy, app, accessory, proxy, proxy_reboot, lock, audit).
+# flow: the command role's task file that does the work (deploy, app, app_remove, accessory, proxy, proxy_reboot, lock,
+# audit).
 # action: the module command (kamal_app's, kamal_accessory's, kamal_proxy's); hook_command/hook_subcommand:
 # KAMAL_COMMAND and KAMAL_SUBCOMMAND for the hooks. locked: True, False or the bool option that decides.
 # scope (app flows): roles (every selected role of the host), host (its first one), proxied (the selected roles
@@ -61,6 +62,8 @@ def command(name, flow, action=None, hook_command=None, hook_subcommand=None, lo
 
 
 DEPLOY_HOOKS = ("pre-build", "pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy")
+# Kamal main after 2.12 (unreleased when written): around app remove, under the lock (app_remove.yml).
+APP_REMOVE_HOOKS = ("pre-app-remove", "post-app-remove")
 BUILD_OPTIONS = (opt("skip_push", kind="bool", default=False),)
 
 
@@ -69,8 +72,8 @@ def _deploy(name, **kw):
                    needs_version=True, builds=True, fleet=True, hooks=DEPLOY_HOOKS, options=BUILD_OPTIONS, **kw)
 
 
-def _app(sub, **kw):
-    return command("app " + sub, "app", **kw)
+def _app(sub, flow="app", **kw):
+    return command("app " + sub, flow, **kw)
 
 
 def _accessory(sub, names="accessory", **kw):
@@ -112,12 +115,12 @@ TABLE = {c.name: c for c in (
         opt("cmd", to="exec_command",
             required=EXEC_COMMAND % ("app", '"bin/rails db:migrate"', ", -e '{\"cmd\": [\"ls\", \"-l\"]}'")),
         opt("exec_env", default={}), opt("reuse", kind="bool", default=False), opt("detach", kind="bool", default=False),
-        opt("primary", kind="bool", default=False))),
+        opt("primary", kind="bool", default=False), opt("raw_output", kind="str"))),
     _app("images", scope="host"),
     _app("live", locked=True, scope="proxied"),
     _app("logs", options=(LINES, SINCE, GREP, opt("container_id", kind="str"))),
     _app("maintenance", locked=True, scope="proxied", options=(opt("message", to="maintenance_message", kind="str"),)),
-    _app("remove", locked=True, options=(opt("confirm", kind="bool", default=False, required=CONFIRM % (
+    _app("remove", flow="app_remove", locked=True, hooks=APP_REMOVE_HOOKS, options=(opt("confirm", kind="bool", default=False, required=CONFIRM % (
         "app remove deletes every container of the targeted roles (and, when all of a host's roles are targeted, "
         "the service's images and app directory).")),)),
     _app("stale_containers", locked="stop", options=(opt("stop", kind="bool", default=False),)),
@@ -135,7 +138,7 @@ TABLE = {c.name: c for c in (
     command("prune", "app", locked=True, scope="host", hook_subcommand="", options=(
         opt("prune", to="prune_only", kind="str", default="all"), opt("retain", kind="int"))),
     # remove: one play each for the app, the proxy and the accessories, every one under the lock.
-    command("remove app", "app", action="remove", hook_subcommand="", locked=True, options=(
+    command("remove app", "app_remove", action="remove", hook_subcommand="", locked=True, hooks=APP_REMOVE_HOOKS, options=(
         opt("confirm", kind="bool", default=False, required=CONFIRM % (
             "remove deletes the app's containers and images on every server, the proxy where no other app "
             "remains, and every accessory with its data directories.")),)),
@@ -164,6 +167,9 @@ TABLE = {c.name: c for c in (
             "for the time of a container restart. Run it again with -e confirm=true (and -e rolling=true to reboot one "
             "server at a time)."),)),
     _proxy("remove", locked=True, options=(opt("force", kind="bool", setting=True),)),
+    _proxy("start", locked=True),
+    _proxy("stop", locked=True),
+    _proxy("restart", locked=True),
     _lock("acquire", options=(opt("message", to="lock_message", kind="str", required=(
         'Say why: -e message="..." (Kamal: kamal lock acquire -m MESSAGE)')),)),
     _lock("release"),
@@ -250,6 +256,18 @@ def _check_prune(options):
                            % (options.get("prune", "all"), options.get("retain", "")))
 
 
+def _check_raw_output(resolved, options):
+    """Kamal's ``app exec --raw``: one command's output, byte for byte, into one file; so one host and role."""
+    if options.get("detach"):
+        raise CommandError("-e raw_output= and -e detach=true do not go together (Kamal: Raw is not compatible with detach)")
+    calls = [(host, role) for host, placed in resolved["hosts"].items()
+             for role in list(placed.get("primary") or []) + list(placed.get("others") or [])]
+    if len(calls) != 1:
+        raise CommandError("-e raw_output=%s writes the output of one command, and this one would run %d times (%s): "
+                           "add -e primary=true, or -l with one host and role" % (
+                               options["raw_output"], len(calls), ", ".join("%s on %s" % (r, h) for h, r in calls) or "nowhere"))
+
+
 def selected_roles(kamal, limit=None, roles_option=None):
     """Like Kamal's -r: ``-l web_new`` (or -e roles=web_new) selects only that role, even on a host that runs
     others; host limits (-l 172.29.0.11) select every role of the host ([] : no role selection)."""
@@ -283,7 +301,8 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
     """The host groups an app command goes through, each with the primary and the other roles to act on per
     host (``hosts``: host -> {primary, others}). For a boot, the play's hosts (primary-role hosts first) in
     slices of boot.limit, each between the pre-app-boot and post-app-boot hooks, then boot.wait seconds
-    (Kamal's rolling boot); any other command acts on every host at once."""
+    (Kamal's rolling boot), the roles of a host at once with boot.parallel_roles (_boot_items), the assets of every
+    host first (assets_first); any other command acts on every host at once."""
     if boots:
         primary_hosts = [h for role in kamal["roles"] if role.get("primary") for h in role.get("hosts") or []]
         ordered = []
@@ -295,12 +314,14 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
     else:
         slices = [list(play_hosts)]
     wait = (kamal["boot"].get("wait") or 0) if boots else 0
+    parallel = boots and bool(kamal["boot"].get("parallel_roles"))
     pre_hook, post_hook = boots and "pre-app-boot" in hooks_present, boots and "post-app-boot" in hooks_present
     groups = []
     for n, group in enumerate(slices):
         group_wait = wait if n + 1 < len(slices) else 0
-        primary = {h: hosts[h]["primary"] for h in group if h in hosts}
-        others = {h: hosts[h]["others"] for h in group if h in hosts}
+        items = {h: _boot_items(hosts[h], parallel) for h in group if h in hosts}
+        primary = {h: item[0] for h, item in items.items()}
+        others = {h: item[1] for h, item in items.items()}
         # The app role's files for the group's calls: only the loops that have a role to call (the other roles'
         # loop is no task at all where every host runs one role).
         roles_tasks = ("roles.yml" if any(primary.values()) and any(others.values())
@@ -312,8 +333,39 @@ def boot_groups(kamal, play_hosts, hosts, boots, hooks_present):
             # other commands print what each call returns (output.yml).
             "tasks": "group.yml" if pre_hook or post_hook or group_wait else roles_tasks if boots else "output.yml",
             "roles_tasks": roles_tasks, "primary": primary, "others": others,
-            "pre_hook": pre_hook, "post_hook": post_hook, "wait": group_wait})
+            "pre_hook": pre_hook, "post_hook": post_hook, "wait": group_wait,
+            "label": "group %d of %d" % (n + 1, len(slices))})
+    prepare = assets_first(kamal, [h for group in slices for h in group], hosts) if boots else {}
+    if prepare:
+        groups.insert(0, {"number": 0, "count": len(slices), "hosts": sorted(prepare, key=list(hosts).index),
+                          "tasks": "primary.yml", "roles_tasks": "primary.yml", "primary": prepare,
+                          "others": {h: [] for h in prepare}, "pre_hook": False, "post_hook": False, "wait": 0,
+                          "label": "the version's assets on every host first"})
     return groups
+
+
+def assets_first(kamal, boot_hosts, hosts):
+    """Kamal prepares the assets (asset_path) on every host before any boots: a page of the new version served by
+    one host asks the others for its assets, and their old containers must have them. One kamal_app call per host
+    and asset role (``command: assets``: extract, combine both ways) before the first boot group; only when the
+    boot spans more than one host (on one host the boot call does it in its own order)."""
+    asset_roles = [role["name"] for role in kamal["roles"] if role.get("running_proxy") and role.get("asset_path")]
+    prepare = {h: [{"role": r, "command": "assets"} for r in hosts[h]["roles"] if r in asset_roles]
+               for h in boot_hosts if h in hosts}
+    prepare = {h: items for h, items in prepare.items() if items}
+    return prepare if len(prepare) > 1 else {}
+
+
+def _boot_items(placed, parallel):
+    """The items of a host's primary-role and other-roles loops: role names, one call each; with
+    boot.parallel_roles and several roles on the host, one item listing them, booted at once in one call (the
+    primary role's loop when the host has it: the others then wait for its healthy container, Kamal's barrier)."""
+    primary, others = list(placed["primary"]), list(placed["others"])
+    if not parallel or len(primary) + len(others) < 2:
+        return primary, others
+    if primary:
+        return [primary + others], []
+    return [], [others]
 
 
 COMMAND_ROLE, APP_ROLE = "kamal.deploy.command", "kamal.deploy.app"
@@ -323,7 +375,8 @@ def work_step(cmd, groups, hooks):
     """The role and task file that do the command's work, and the boot group they act on: an app command (or a
     deploy with no pre-deploy hook) of one group goes straight to the app role's file for it, one include instead
     of the flow file's and the group loop's; anything else to the command role's flow file."""
-    direct = cmd.flow == "app" or (cmd.flow == "deploy" and "pre-deploy" not in hooks)
+    direct = (cmd.flow == "app" or (cmd.flow == "deploy" and "pre-deploy" not in hooks)
+              or (cmd.flow == "app_remove" and not set(APP_REMOVE_HOOKS) & set(hooks)))
     if direct and len(groups) == 1:
         return {"role": APP_ROLE, "tasks": groups[0]["tasks"], "group": groups[0]}
     return {"role": COMMAND_ROLE, "tasks": cmd.flow + ".yml", "group": {}}
@@ -434,6 +487,8 @@ def resolve(name, kamal, given, play_hosts, host_role_names, identity, hooks_pre
     if resolved["local_registry_forward"]:
         resolved["local_registry"] = local_registry_forward(registry["local_port"], identity["controller_pid"], forward_dir)
     resolved.update(_placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, limit))
+    if options.get("raw_output"):
+        _check_raw_output(resolved, options)
     # What does the command's work (the command role's flow file, or straight the app role's file for its one
     # group), and the command role's one include: the image steps then the lock block (image.yml), the lock block
     # (locked.yml), each of which includes the work, or the work itself.
@@ -474,7 +529,7 @@ def _placement(cmd, kamal, given, options, play_hosts, host_role_names, hooks, l
         names = options.get("accessory") or "all"
         check_accessory_names(kamal, names)
         return {"hosts": {h: {"accessories": accessories_on(kamal, h, names)} for h in play_hosts}, "selected_roles": []}
-    if cmd.flow not in ("app", "deploy"):
+    if cmd.flow not in ("app", "app_remove", "deploy"):
         return {"hosts": {}, "selected_roles": []}
     selection = selected_roles(kamal, limit, given.get("roles"))
     hosts = {}

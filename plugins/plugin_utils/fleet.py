@@ -6,7 +6,8 @@ now and what happened (booted, failed, not reached), from what the run already k
 
 Each host registers the results of its ``kamal_app`` boots (``kamal_app_primary`` and ``kamal_app_others``, one
 loop each, kept when one failed); its roles boot in order (primary first) and a failure stops the host, so the
-roles before the last result's role booted and the ones after it were not reached. No server is asked anything.
+roles before the last result's role booted and the ones after it were not reached. A call that booted several roles
+at once (boot.parallel_roles) has a result per role (``parallel``). No server is asked anything.
 """
 
 from __future__ import annotations
@@ -40,10 +41,32 @@ def last_app_result(host_vars):
     return None
 
 
+def _parallel_rows(host, roles, result, version):
+    """A call that booted several roles at once (boot.parallel_roles): a row from each role's own result; the
+    roles before them booted in earlier calls, the ones after were not reached."""
+    own = {entry.get("role"): entry for entry in result["parallel"]}
+    covered = [index for index, role in enumerate(roles) if role in own]
+    first, last = (min(covered), max(covered)) if covered else (len(roles), len(roles) - 1)
+    rows = [_row(host, role, BOOTED, version, True) for role in roles[:first]]
+    for role in roles[first:last + 1]:
+        entry = own.get(role)
+        if entry is None:
+            rows.append(_row(host, role, NOT_REACHED))
+        elif entry.get("failed"):
+            rows.append(_row(host, role, FAILED, entry.get("serving_version"), "serving_version" in entry,
+                             _reason(host, entry)))
+        else:
+            rows.append(_row(host, role, BOOTED, entry.get("serving_version") or version, True,
+                             "" if entry.get("boot_changed", entry.get("changed")) else "already running it"))
+    return rows + [_row(host, role, NOT_REACHED) for role in roles[last + 1:]]
+
+
 def host_rows(host, roles, result, version):
     """The rows of one host: ``roles`` in boot order, ``result`` its last kamal_app result (None: never reached)."""
     if not result:
         return [_row(host, role, NOT_REACHED) for role in roles]
+    if result.get("parallel"):
+        return _parallel_rows(host, roles, result, version)
     reached = result.get("role") or ((result.get("invocation") or {}).get("module_args") or {}).get("role")
     if reached not in roles:  # failed before kamal_app could say which role (unreachable, bad arguments)
         return [_row(host, role, FAILED, detail=_reason(host, result)) for role in roles]

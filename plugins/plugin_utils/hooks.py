@@ -21,7 +21,9 @@ import subprocess
 import time
 
 HOOKS = ("pre-connect", "pre-build", "pre-deploy", "post-deploy", "pre-app-boot", "post-app-boot",
-         "pre-proxy-reboot", "post-proxy-reboot", "docker-setup")
+         "pre-proxy-reboot", "post-proxy-reboot", "docker-setup",
+         # Kamal main after 2.12 (unreleased when written), around app remove.
+         "pre-app-remove", "post-app-remove")
 SECRET_HOOKS = frozenset(("pre-connect", "pre-deploy", "post-deploy"))
 RENAMED_HOOKS = ("pre-traefik-reboot", "post-traefik-reboot")
 DEFAULT_HOOKS_PATH = ".kamal/hooks"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 
+from ansible_collections.kamal.deploy.plugins.module_utils import _error_pages
 from ansible_collections.kamal.deploy.plugins.module_utils import _proxy_boot
 from ansible_collections.kamal.deploy.plugins.module_utils import _route
 from ansible_collections.kamal.deploy.plugins.plugin_utils import erb
@@ -98,8 +99,37 @@ def _command_options(options, names):
     return {name: options[name] for name in names if name in options}
 
 
+def error_pages(kamal, listdir=os.listdir, read_file=None):
+    """The app's error pages (``error_pages_path``: its ``4??.html`` and ``5??.html``, as Kamal uploads them): name ->
+    text, read on the controller and checked (a page the proxy could not render fails here, naming it). {} when the
+    key is unset or the directory has none."""
+    path = kamal.get("error_pages_path")
+    if not path:
+        return {}
+    directory = path if os.path.isabs(path) else os.path.join(kamal["project_dir"], path)
+    read_file = read_file or _read_bytes
+    try:
+        names = _error_pages.page_names(listdir(directory))
+    except OSError:
+        return {}
+    pages = {}
+    for name in names:
+        where = "error_pages_path: %s" % os.path.join(path, name)
+        try:
+            pages[name] = read_file(os.path.join(directory, name)).decode("utf-8")
+        except OSError as e:
+            raise PlanError("%s: cannot read it: %s" % (where, e.strerror or e)) from None
+        except UnicodeDecodeError:
+            raise PlanError("%s: not UTF-8 text" % where) from None
+    try:
+        _error_pages.check(pages)
+    except _error_pages.ErrorPageError as e:
+        raise PlanError("error_pages_path: %s" % e) from None
+    return pages
+
+
 def app_args(kamal, role_name, host, command="boot", version=None, secrets=None, needs_secrets=True, performer=None,
-             skip_prune=False, options=None):
+             skip_prune=False, options=None, pages=None):
     """The kamal_app arguments for ``role_name`` on ``host``: the role's full spec for every command (start
     re-routes, exec runs a container like the role's, remove and stop need the route)."""
     secrets, options = secrets or {}, options or {}
@@ -141,10 +171,50 @@ def app_args(kamal, role_name, host, command="boot", version=None, secrets=None,
     if role.get("running_proxy"):
         args["proxy"] = route(role["proxy"], secrets, where, salt="%s/%s" % (kamal["service"], role_name),
                               own_unresolved_ok=not needs_secrets)
+        if role.get("asset_path"):  # Kamal bridges assets for roles behind the proxy only
+            args["asset_path"] = role["asset_path"]
+            if role.get("asset_path_options"):
+                args["asset_path_options"] = role["asset_path_options"]
     if role.get("effective_stop_timeout"):
         args["stop_timeout"] = role["effective_stop_timeout"]
+    if command == "boot":
+        # The pages go up with every boot call (Kamal uploads them to every app host before it boots).
+        pages = error_pages(kamal) if pages is None else pages
+        if pages:
+            args["error_pages"] = pages
     args.update(_command_options(options, APP_COMMAND_OPTIONS))
+    if options.get("raw_output"):
+        args["raw"] = True  # the action writes the output's bytes to that file on the controller
     return args
+
+
+# What each parallel_roles entry leaves out: the secrets (they go in parallel_secrets, which kamal_app masks), the
+# registry login (the call's own) and what only the call's first role does (the proxy's boot, the prune).
+PARALLEL_LEFT_OUT = ("secret_env", "registry", "proxy_boot", "prune", "performer")
+
+
+def parallel_boot(args_list, barrier):
+    """One kamal_app call booting several roles of a host at once (boot.parallel_roles): the first role's arguments,
+    the others' in ``parallel_roles`` and their secret values in ``parallel_secrets``; ``barrier``: the first role
+    is the primary one, the others wait for its healthy container."""
+    main = dict(args_list[0])
+    entries, secrets = [], {}
+    for args in args_list[1:]:
+        entry = {k: v for k, v in args.items() if k not in PARALLEL_LEFT_OUT}
+        hidden = {"secret_env": args.get("secret_env") or {}}
+        proxy = dict(entry.get("proxy") or {})
+        # The route's values the module does not log (certificates, the basic auth hash) go with the secrets.
+        hidden_route = {key: proxy.pop(key) for key in _route.SECRET_KEYS if key in proxy}
+        for key, sub in _route.SECRET_SUBKEYS:
+            if sub in (proxy.get(key) or {}):
+                proxy[key] = dict(proxy[key])
+                hidden_route.setdefault(key, {})[sub] = proxy[key].pop(sub)
+        if hidden_route:
+            entry["proxy"], hidden["proxy"] = proxy, hidden_route
+        entries.append(entry)
+        secrets[args["role"]] = hidden
+    main.update(parallel_roles=entries, parallel_secrets=secrets, barrier=bool(barrier))
+    return main
 
 
 def accessory_registry(kamal, accessory, secrets, needs_secrets=True):

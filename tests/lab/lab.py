@@ -264,6 +264,8 @@ def lab_images():
         Image("kamal-lab/postgres:15", context=img("postgres"), deps=["kamal-lab/debian:bookworm"]),
         Image("kamal-lab/pebble:2", context=img("pebble"), deps=["kamal-lab/debian:bookworm"]),
         Image("kamal-lab/busybox:1", context=img("busybox"), deps=["kamal-lab/debian:bookworm"]),
+        # What `make demo` builds the demo app on (demo/Dockerfile): Python and the Postgres client.
+        Image("kamal-lab/demo-base:bookworm", context=img("demo-base"), deps=["kamal-lab/debian:bookworm"]),
     ]
     for version in ("v1", "v2", "broken"):
         images.append(Image(f"kamal-lab/demo-app:{version}", context=img("app"), deps=["kamal-lab/busybox:1"],

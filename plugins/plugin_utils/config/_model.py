@@ -10,6 +10,7 @@ Nothing here holds a secret value: secrets are referenced by name and read later
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import platform
 import re
@@ -329,6 +330,7 @@ class KamalConfig(_Data):  # pylint: disable=too-many-instance-attributes
     config_files: List[str]
     project_dir: str
     raw: Dict[str, Any]
+    warnings: List[str]                # what is valid for Kamal 2.12 and will not be (each run prints them)
 
     def role(self, name):
         return next((role for role in self.roles if role.name == name), None)
@@ -544,6 +546,37 @@ def _hosts_with_tag(servers, tag):
             if tag in tags and host not in found:
                 found.append(host)
     return found
+
+
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def accessory_port_warning(name, port):
+    """The warning for an accessory ``port`` without a bind address (``"5432"``, ``"5432:5432"``): Docker publishes
+    it on every interface, a database open to the internet. Kamal's main branch after 2.12 refuses it (kamal#1880,
+    #1790); this warns with the same fix until a released Kamal does, and then refuses it too. None when the port
+    names its address (``127.0.0.1:5432:5432``, ``0.0.0.0:...``, ``[::1]:...``)."""
+    if port is None:
+        return None
+    text = ruby_to_s(port)
+    binding = text.split("/", 1)[0]
+    if binding.startswith("["):
+        explicit = "]" in binding and _is_ip(binding[1:binding.index("]")])
+    else:
+        explicit = binding.count(":") >= 2 and _is_ip(binding.split(":", 1)[0])
+    if explicit:
+        return None
+    container = binding.rsplit(":", 1)[-1]
+    return ('accessories/%s: port "%s" publishes on every interface of the server (Docker binds 0.0.0.0), so the '
+            'accessory is reachable from the internet. Use "127.0.0.1:%s:%s" to keep it on the server (or '
+            '"0.0.0.0:%s:%s" if you mean every interface, "[::1]:%s:%s" for IPv6). Kamal after 2.12 refuses a port '
+            'without a bind address (kamal#1880); kamal.deploy will too once a Kamal release does.'
+            % (name, text, container, container, container, container, container, container))
 
 
 def _build_accessory(name, spec, raw, roles, ctx):
@@ -784,4 +817,5 @@ def build_config(raw, ctx, reporter, resolve_version):  # pylint: disable=too-ma
         output=dict(raw.get("output") or {}),
         run_directory=naming.RUN_DIRECTORY, lock_dir=naming.lock_dir(service, destination),
         audit_log=naming.audit_log_path(service, destination), config_files=ctx["files"], project_dir=ctx["project_dir"], raw=raw,
+        warnings=[w for acc in accessories for w in [accessory_port_warning(acc.name, acc.raw.get("port"))] if w],
     )

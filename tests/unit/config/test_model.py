@@ -321,3 +321,20 @@ def test_no_git_repository_is_a_clear_error(project, base):
 def test_default_project_dir_is_the_parent_of_config():
     assert default_project_dir("/srv/app/config/deploy.yml") == "/srv/app"
     assert default_project_dir("/srv/app/deploy.yml") == "/srv/app"
+
+
+@pytest.mark.parametrize("port, warned", [
+    ("5432", True), ("5432:5432", True), ("5432:5432/udp", True), ("db:5432:5432", True), ("[nope]:5432:5432", True),
+    ("127.0.0.1:5432:5432", False), ("0.0.0.0:5432:5432", False), ("[::1]:5432:5432", False),
+    ("10.0.0.5:5432:5432/tcp", False), (None, False),
+])
+def test_an_accessory_port_without_a_bind_address_is_warned_about_with_the_fix(project, base, port, warned):
+    text = base + "accessories:\n  db:\n    image: postgres:15\n    host: 1.1.1.1\n"
+    if port is not None:
+        text += "    port: \"%s\"\n" % port
+    config = project.load(text)
+    assert bool(config.warnings) is warned
+    if warned:
+        container = port.split("/")[0].rsplit(":", 1)[-1]
+        assert config.warnings[0].startswith('accessories/db: port "%s" publishes on every interface' % port)
+        assert '"127.0.0.1:%s:%s"' % (container, container) in config.warnings[0] and "kamal#1880" in config.warnings[0]

@@ -109,6 +109,10 @@ class Container:
     def wait(self):
         return {"StatusCode": 0}
 
+    def attach(self, **kwargs):
+        """Its streams once started: (stdout, stderr) frames."""
+        return iter([(self.logs(), None)])
+
 
 class Containers:
     def __init__(self, engine):

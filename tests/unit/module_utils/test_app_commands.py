@@ -1,4 +1,5 @@
 """kamal_app's other commands: Kamal's app subcommands for one host and role, plus prune, tag and versions."""
+import base64
 import os
 
 import pytest
@@ -106,10 +107,33 @@ def test_exec_in_a_new_container_like_kamal(world):
     assert not os.path.exists(os.path.join(world.home, ".kamal/apps/app/env/roles/web.env.new"))
 
 
+def test_exec_output_is_byte_exact_read_from_the_containers_streams_not_its_logs(world):
+    data = bytes(range(256)) * 2
+    world.engine.behaviours[world.engine.registry[REPO + ":v1"].id]["output"] = data
+    result = world.run(command="exec", exec_command="head -c 512 /dev/random", raw=True)
+    assert base64.b64decode(result["stdout_b64"]) == data
+    attach, start = [c for c in world.engine.calls if c[0] in ("attach", "start") and "-exec-" in c[1]]
+    assert attach[0] == "attach" and start[0] == "start"  # attached before it started: nothing is missed
+    assert "stdout_b64" not in world.run(command="exec", exec_command="true")
+
+
+def test_exec_on_a_host_that_never_ran_the_role_writes_its_env_file_first(world):
+    env_file = os.path.join(world.home, ".kamal/apps/app/env/roles/jobs.env")
+    assert not os.path.exists(env_file)
+    result = world.run(command="exec", role="jobs", exec_command="true", secret_env={"S": "s"})
+    with open(env_file, encoding="utf-8") as handle:
+        assert handle.read() == "S=s\n"
+    assert result["actions"][0] == "write %s (mode 0600, 1 key(s))" % env_file
+    # one that is there belongs to the running version: an exec leaves it
+    again = world.run(command="exec", role="jobs", exec_command="true", secret_env={"S": "other"})
+    assert not any(a.startswith("write ") for a in again["actions"])
+
+
 def test_exec_reuse_runs_in_the_current_container(world):
     result = world.run(command="exec", reuse=True, exec_command=["echo", "hi"])
     assert ("exec", "app-web-v2", ["echo", "hi"], []) in world.engine.calls
     assert result["stdout"] == "exec out\n"
+    assert base64.b64decode(world.run(command="exec", reuse=True, exec_command="x", raw=True)["stdout_b64"]) == b"exec out\n"
 
 
 def test_exec_without_a_command_is_a_clear_error(world):
@@ -220,3 +244,11 @@ def test_boot_with_prune_prunes_in_the_same_call_and_audits_only_the_boot(tmp_pa
     # Nothing to boot, nothing left to prune: no change, no audit line.
     again = w.run(version="v1", readiness_delay=0, prune=True, retain_containers=1)
     assert again["changed"] is False and _app.audit_message("boot", {"version": "v1"}, again) is None
+
+
+def test_exec_pulls_an_image_the_host_does_not_have_as_docker_run_does(tmp_path):
+    fresh = World(tmp_path)
+    result = fresh.run(command="exec", version="v2", exec_command="true")
+    assert result["actions"][:2] == ["write %s/.kamal/apps/app/env/roles/web.env (mode 0600, 0 key(s))" % fresh.home,
+                                     "docker pull %s:v2" % REPO]
+    assert ("pull", REPO + ":v2") in fresh.engine.calls

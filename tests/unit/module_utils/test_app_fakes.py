@@ -3,7 +3,10 @@
 Not tests: the helpers test_app*.py share. The engine records every mutating call in ``engine.calls``.
 """
 import datetime
+import io
 import itertools
+import posixpath
+import tarfile
 import types
 
 import pytest
@@ -101,6 +104,8 @@ class FakeContainer:
                        "Hostname": kwargs.get("hostname")},
             "State": {"Status": "created", "ExitCode": 0},
             "NetworkSettings": {"Networks": {}},
+            "Mounts": [{"Source": v.split(":")[0], "Destination": v.split(":")[1], "RW": not v.endswith(":ro")}
+                       for v in kwargs.get("volumes") or [] if ":" in v],
         }
         engine.tick += 1
 
@@ -184,6 +189,45 @@ class FakeContainer:
 
     def wait(self, timeout=None):
         return {"StatusCode": self.engine.behaviour(self).get("exit_code", 0)}
+
+    def attach(self, stdout=True, stderr=True, stream=False, demux=False, logs=False):
+        """The container's (stdout, stderr) frames, as Docker streams them once it started: its behaviour's
+        ``output`` (bytes, exact), else its logs."""
+        self.engine.calls.append(("attach", self.name))
+
+        def frames():
+            behaviour = self.engine.behaviour(self)
+            yield (behaviour.get("output", self.logs_text), behaviour.get("errors"))
+        return frames()
+
+    def get_archive(self, path):
+        """Docker's archive of ``path`` in the image (its behaviour's ``files``: path -> bytes, or ("link", target)),
+        members named after the directory's base name; stat with ``linkTarget`` when ``path`` is a link."""
+        self.engine.calls.append(("archive", self.name, path))
+        files = self.engine.behaviour(self).get("files") or {}
+        entry = files.get(path)
+        if isinstance(entry, tuple):
+            return iter([b""]), {"name": posixpath.basename(path), "linkTarget": entry[1]}
+        prefix = path.rstrip("/") + "/"
+        members = sorted(k for k in files if k.startswith(prefix))
+        if not members:
+            raise NotFound("Could not find the file %s in container %s" % (path, self.name))
+        base = posixpath.basename(path.rstrip("/"))
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            info = tarfile.TarInfo(base)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            archive.addfile(info)
+            for member in members:
+                data = files[member]
+                info = tarfile.TarInfo(base + "/" + member[len(prefix):])
+                if isinstance(data, tuple):
+                    info.type, info.linkname = tarfile.SYMTYPE, data[1]
+                    archive.addfile(info)
+                else:
+                    info.size, info.mode = len(data), 0o644
+                    archive.addfile(info, io.BytesIO(data))
+        return iter([buffer.getvalue()]), {"name": base}
 
 
 class FakeContainers:
@@ -388,6 +432,7 @@ class FakeProxy:
         self.routes = {}
         self.targets = {}
         self.followed = {}
+        self.pages = {}
         self.rollouts = {}
 
     def rollout(self, home, route_name):
@@ -421,12 +466,14 @@ class FakeProxy:
     def describe_split(state):
         return "%d%%" % state["percent"] + (" and kamal-rollout=%s" % ",".join(state["list"]) if state["list"] else "")
 
-    def ensure_route(self, home, route, check_mode=False):
+    def ensure_route(self, home, route, check_mode=False, error_pages=None):
         self.calls.append(("ensure_route", route["name"], check_mode))
         before = self.routes.get(route["name"])
-        changed = before != route
+        changed = before != route or (error_pages is not None and self.pages.get(route["name"]) != error_pages)
         if changed and not check_mode:
             self.routes[route["name"]] = route
+            if error_pages is not None:
+                self.pages[route["name"]] = error_pages
         return {"changed": changed, "diff": {"before": before, "after": route}}
 
     def live_target(self, home, route_name):

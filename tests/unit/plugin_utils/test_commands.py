@@ -70,13 +70,13 @@ def resolve(kamal, name, given=None, hooks=(), limit=None, environ=None, play_ho
     ("app live", "app", True, "proxied", False, False, False),
     ("app logs", "app", False, "roles", False, False, False),
     ("app maintenance", "app", True, "proxied", False, False, False),
-    ("app remove", "app", True, "roles", False, False, False),
+    ("app remove", "app_remove", True, "roles", False, False, False),
     ("app stale_containers", "app", "stop", "roles", False, False, False),  # locked with -e stop=true
     ("app start", "app", True, "roles", False, True, False),
     ("app stop", "app", True, "roles", False, False, False),
     ("app version", "app", False, "host", False, False, False),
     ("prune", "app", True, "host", False, False, False),
-    ("remove app", "app", True, "roles", False, False, False),
+    ("remove app", "app_remove", True, "roles", False, False, False),
     ("remove proxy", "proxy", True, "proxy", False, False, False),
     ("remove accessories", "accessory", True, "accessory", False, False, False),
     ("setup accessories", "accessory", True, "accessory", True, False, False),
@@ -205,6 +205,22 @@ def test_a_boot_goes_in_groups_of_boot_limit_primary_hosts_first_with_the_hooks_
         (1, 2, 3, True, False), (2, 2, 0, True, False)]
     assert groups[0]["primary"] == {"1.1.1.1": ["web"], "1.1.1.2": ["web"]} and groups[0]["others"]["1.1.1.2"] == ["workers"]
     assert groups[1]["others"] == {"1.1.1.3": [], "1.1.1.4": ["workers"]}
+
+
+def test_parallel_roles_boot_a_hosts_roles_in_one_call_the_primary_ones_in_the_primary_loop(kamal):
+    kamal = dict(kamal, boot={"parallel_roles": True})
+    hosts = HOST_ROLES | {"1.1.1.3": ["web", "workers", "jobs"]}
+    kamal["roles"] = kamal["roles"] + [dict(kamal["roles"][1], name="jobs", hosts=["1.1.1.3", "1.1.1.4"])]
+    hosts["1.1.1.4"] = ["workers", "jobs"]
+    (group,) = commands.resolve("deploy", kamal, {}, HOSTS, hosts, IDENTITY, (), secrets=SecretsRead(), environ={},
+                                started_at=1.0, forward_dir="/f")["boot_groups"]
+    assert group["primary"] == {"1.1.1.1": ["web"], "1.1.1.2": [["web", "workers"]], "1.1.1.3": [["web", "workers", "jobs"]],
+                                "1.1.1.4": []}
+    assert group["others"] == {"1.1.1.1": [], "1.1.1.2": [], "1.1.1.3": [], "1.1.1.4": [["workers", "jobs"]]}
+    # other commands go role by role, as without it
+    stop = commands.resolve("app stop", kamal, {}, HOSTS, hosts, IDENTITY, (), secrets=SecretsRead(), environ={},
+                            forward_dir="/f")["boot_groups"][0]
+    assert stop["primary"]["1.1.1.2"] == ["web"] and stop["others"]["1.1.1.2"] == ["workers"]
 
 
 def test_other_app_commands_act_on_every_host_at_once_without_group_hooks(kamal):
@@ -473,3 +489,41 @@ def test_server_args_carry_the_registry_credentials_for_a_session(kamal):
     assert args["registry"] == {"server": "r.test", "username": "u", "password": "pw"}
     assert (args["service"], args["host"], args["performer"]) == ("app", "1.1.1.1", "me")
     assert "registry" not in plan.server_args(kamal, "1.1.1.1", "exec", options={"exec_command": "uptime"})
+
+
+def test_raw_output_takes_one_host_and_role(kamal):
+    one = resolve(kamal, "app exec", {"cmd": "ls", "primary": True, "raw_output": "out.bin"}, play_hosts=["1.1.1.1"])
+    assert one["options"]["raw_output"] == "out.bin"
+    with pytest.raises(commands.CommandError, match=r"raw_output=out.bin writes the output of one command, and this one "
+                                                    r"would run 5 times \(web on 1.1.1.1, web on 1.1.1.2, workers on 1.1.1.2"):
+        resolve(kamal, "app exec", {"cmd": "ls", "raw_output": "out.bin"})
+    with pytest.raises(commands.CommandError, match="do not go together"):
+        resolve(kamal, "app exec", {"cmd": "ls", "primary": True, "raw_output": "o", "detach": True}, play_hosts=["1.1.1.1"])
+    args = plan.app_args(kamal, "web", "1.1.1.1", "exec", secrets=SECRETS, options=one["options"])
+    assert args["raw"] is True and "raw_output" not in args
+
+
+@pytest.mark.parametrize("name, given", [("app remove", {"confirm": True}), ("remove app", {"confirm": True})])
+def test_app_removal_runs_between_the_app_remove_hooks_under_the_lock(kamal, name, given):
+    run = resolve(kamal, name, given, hooks=("pre-app-remove", "post-app-remove", "pre-deploy"))
+    assert run["hooks"] == ["pre-app-remove", "post-app-remove"]
+    assert (run["flow"], run["entry"]["tasks"], run["work"]["tasks"], run["locked"]) == (
+        "app_remove", "locked.yml", "app_remove.yml", True)
+    assert os.path.exists(os.path.join(REPO, "roles", "command", "tasks", "app_remove.yml"))
+    # without them, straight to the app role's file, as any app command
+    assert resolve(kamal, name, given)["work"]["role"] == "kamal.deploy.app"
+
+
+def test_a_boot_of_asset_roles_on_several_hosts_prepares_every_hosts_assets_first(tmp_path):
+    kamal = load(tmp_path, CONFIG.replace("proxy: {host: a.test, app_port: 3000}",
+                                          "proxy: {host: a.test, app_port: 3000}\nasset_path: /rails/public/assets"))
+    groups = resolve(kamal, "deploy")["boot_groups"]
+    prep = groups[0]
+    assert (prep["number"], prep["label"], prep["tasks"]) == (0, "the version's assets on every host first", "primary.yml")
+    assert prep["hosts"] == ["1.1.1.1", "1.1.1.2", "1.1.1.3"]  # the web hosts: workers has no proxy, no assets
+    assert prep["primary"]["1.1.1.2"] == [{"role": "web", "command": "assets"}]
+    assert [g["label"] for g in groups[1:]] == ["group 1 of 2", "group 2 of 2"]
+    # one host: its boot call does it in its own order; other commands never
+    assert resolve(kamal, "deploy", play_hosts=["1.1.1.1"])["boot_groups"][0]["number"] == 1
+    assert resolve(kamal, "app stop")["boot_groups"][0]["number"] == 1
+    assert resolve(load(tmp_path, CONFIG), "deploy")["boot_groups"][0]["number"] == 1

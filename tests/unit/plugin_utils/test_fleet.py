@@ -33,6 +33,21 @@ def test_roles_before_the_last_result_booted_and_after_it_were_not_reached():
         ("web", "booted", V2), ("jobs", "failed", None), ("mail", "not reached", None)]
 
 
+def test_a_parallel_boot_has_a_row_per_role_from_its_own_result():
+    web_failed = failed("web", "1111111")
+    workers = {"failed": True, "role": "workers", "serving_version": "1111111",
+               "msg": "First web container is unhealthy, not booting workers on vm2"}
+    result = dict(web_failed, parallel=[web_failed, workers])
+    rows = fleet.fleet_rows([("vm2", ["web", "workers", "jobs"], result)], V2)
+    assert [(r["role"], r["state"], r["serving_version"]) for r in rows] == [
+        ("web", "failed", "1111111"), ("workers", "failed", "1111111"), ("jobs", "not reached", None)]
+    assert rows[1]["detail"] == "First web container is unhealthy, not booting workers on vm2"
+    fine = {"changed": True, "role": "workers", "parallel": [booted("workers"), booted("jobs", changed=False)]}
+    rows = fleet.fleet_rows([("vm4", ["workers", "jobs"], fine)], V2)
+    assert [(r["role"], r["state"], r["detail"]) for r in rows] == [
+        ("workers", "booted", ""), ("jobs", "booted", "already running it")]
+
+
 def test_a_failure_without_a_role_fails_every_role_of_the_host_with_unknown_serving():
     rows = fleet.host_rows("vm1", ["web"], {"unreachable": True, "msg": "ssh: connection refused"}, V2)
     assert rows == [{"host": "vm1", "role": "web", "state": "failed", "serving_version": None, "serving_known": False,

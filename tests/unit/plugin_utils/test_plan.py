@@ -159,11 +159,12 @@ APP_CASES = {
     "demo": (lambda: open(os.path.join(REPO, "demo", "config", "deploy.yml"), encoding="utf-8").read(), "web", "172.29.0.11", {
         "command": "boot", "service": "demo", "role": "web", "version": "v1", "image": "172.29.0.1:5000/demo",
         "registry": {"server": "172.29.0.1:5000", "username": "lab", "password": "reg-pw"}, "host": "172.29.0.11",
-        "env": {"GREETING": "hello from kamal.deploy"}, "secret_env": {"DEMO_SECRET": "demo"},
+        "env": {"BIND_HOST": "0.0.0.0", "GREETING": "hello from kamal.deploy"},
+        "secret_env": {"API_KEY": "k", "DATABASE_URL": "postgres://x"},
         "logging": {"driver": None, "options": {}}, "volumes": [],
         "labels": {"service": "demo", "role": "web", "destination": ""}, "options": {},
-        "proxy": {"hosts": [], "path_prefixes": [], "app_port": 80, "tls": False, "buffering": BUFFERING,
-                  "healthcheck": {"path": "/up"}, "log_request_headers": DEFAULT_LOG_REQUEST_HEADERS},
+        "proxy": {"hosts": ["demo.lab.test"], "path_prefixes": [], "app_port": 8080, "tls": True, "forward_headers": True,
+                  "buffering": BUFFERING, "healthcheck": {"path": "/up"}, "log_request_headers": DEFAULT_LOG_REQUEST_HEADERS},
         "readiness_delay": 0, "deploy_timeout": 30, "min_uptime": 0, "drain_timeout": 30, "retain_containers": 5,
         "stop_stale": True, "prune": True, "performer": "dev@example.test"}),
     "web with tags and custom certificate": (lambda: ROLES_CONFIG, "web", "1.1.1.1", {
@@ -353,3 +354,43 @@ def test_an_accessory_with_its_own_certificate_gets_it_not_just_tls(tmp_path):
     # Commands that read no secret (stop, details) still run, routing without the certificate as before.
     stop = plan.accessory_args(kamal, "admin", "1.1.1.1", "stop", needs_secrets=False)["proxy"]
     assert stop["tls"] is True and "tls_certificate_pem" not in stop
+
+
+def test_asset_path_goes_to_roles_behind_the_proxy_with_its_options(tmp_path):
+    kamal = load(tmp_path, ROLES_CONFIG + "asset_path: /rails/public/assets:ro\n")
+    web = plan.app_args(kamal, "web", "1.1.1.1", secrets=SECRETS)
+    assert (web["asset_path"], web["asset_path_options"]) == ("/rails/public/assets", "ro")
+    assert "asset_path" not in plan.app_args(kamal, "jobs", "1.1.1.2", secrets=SECRETS)
+
+
+def test_error_pages_go_up_with_every_boot_and_a_bad_one_fails_naming_it(tmp_path):
+    kamal = load(tmp_path, LAB_CONFIG + "error_pages_path: public\n", files={
+        "public/503.html": "<p>{{ .Message }}</p>", "public/404.html": "<p>lost</p>", "public/index.html": "no",
+        "public/5000.html": "no"})
+    expected = {"503.html": "<p>{{ .Message }}</p>", "404.html": "<p>lost</p>"}
+    assert plan.app_args(kamal, "web", "172.29.0.11", "boot", secrets=SECRETS)["error_pages"] == expected
+    assert "error_pages" not in plan.app_args(kamal, "web", "172.29.0.11", "start", secrets=SECRETS)
+    (tmp_path / "public" / "502.html").write_text("{{ .Host }}")
+    with pytest.raises(plan.PlanError, match=r"error_pages_path: 502.html: \{\{ .Host \}\} is not something"):
+        plan.app_args(kamal, "web", "172.29.0.11", "boot", secrets=SECRETS)
+    # no directory, or no page in it: nothing to upload, as Kamal
+    assert plan.error_pages(dict(kamal, error_pages_path="missing")) == {}
+
+
+def test_a_parallel_boot_keeps_the_other_roles_secrets_apart(tmp_path):
+    kamal = load(tmp_path, ROLES_CONFIG)
+    web = plan.app_args(kamal, "web", "1.1.1.1", secrets=SECRETS, performer="me")
+    jobs = plan.app_args(kamal, "jobs", "1.1.1.2", secrets=SECRETS, performer="me")
+    web2 = dict(web, role="web2")
+    call = plan.parallel_boot([jobs, web2], barrier=False)
+    assert {k: v for k, v in call.items() if k not in ("parallel_roles", "parallel_secrets", "barrier")} == jobs
+    (entry,) = call["parallel_roles"]
+    assert entry["role"] == "web2" and entry["env"] == web["env"]
+    for left_out in ("secret_env", "registry", "prune", "performer"):
+        assert left_out not in entry
+    assert "tls_private_key_pem" not in entry["proxy"] and "tls_certificate_pem" not in entry["proxy"]
+    assert entry["proxy"]["hosts"] == ["a.test", "b.test"]
+    assert call["parallel_secrets"] == {"web2": {"secret_env": web["secret_env"], "proxy": {
+        "tls_certificate_pem": "CERT PEM", "tls_private_key_pem": "KEY PEM"}}}
+    assert call["barrier"] is False
+    assert plan.parallel_boot([web, jobs], barrier=True)["barrier"] is True
