@@ -170,7 +170,7 @@ def test_console_script_is_installed_and_answers(project):
     res = subprocess.run([script, "--dry-run", "-r", "web", "app", "boot"], capture_output=True, text=True, check=False,
                          stdin=subprocess.DEVNULL)
     expected = ("ANSIBLE_INVENTORY_ENABLED=kamal.deploy.kamal,host_list,script,auto,yaml,ini,toml "
-                "ansible-playbook -i config/deploy.yml kamal.deploy.app_boot -l web\n")
+                "ANSIBLE_STDOUT_CALLBACK=kamal.deploy.kamal ansible-playbook -i config/deploy.yml kamal.deploy.app_boot -l web\n")
     assert (res.returncode, res.stdout) == (0, expected)
 
 

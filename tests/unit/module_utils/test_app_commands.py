@@ -123,7 +123,7 @@ def test_exec_on_a_host_that_never_ran_the_role_writes_its_env_file_first(world)
     result = world.run(command="exec", role="jobs", exec_command="true", secret_env={"S": "s"})
     with open(env_file, encoding="utf-8") as handle:
         assert handle.read() == "S=s\n"
-    assert result["actions"][0] == "write %s (mode 0600, 1 key(s))" % env_file
+    assert result["actions"][0] == "write %s (mode 0600, 1 key(s): S=[masked])" % env_file
     # one that is there belongs to the running version: an exec leaves it
     again = world.run(command="exec", role="jobs", exec_command="true", secret_env={"S": "other"})
     assert not any(a.startswith("write ") for a in again["actions"])
