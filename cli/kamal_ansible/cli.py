@@ -128,7 +128,8 @@ def help_for(words):
         if len(words) == 1 or words[1] == "help":
             return group_help(first)
         if words[1] == "tree":
-            return "Usage:\n  %s %s tree\n\n%s\n" % (PROG, first, BUILTIN["tree"][1])
+            return "\n".join(["Usage:", "  %s %s tree" % (PROG, first), "", "Options:"] + _option_lines(GLOBAL_OPTIONS)
+                             + ["", BUILTIN["tree"][1]]) + "\n"
         command = BY_PATH.get((first, words[1]))
         if command is None:
             raise CliError('Could not find command "%s".' % words[1])
@@ -137,7 +138,8 @@ def help_for(words):
         return command_help(BY_PATH[(first,)])
     if first in BUILTIN:
         args, summary = BUILTIN[first]
-        return "Usage:\n  %s %s%s\n\n%s\n" % (PROG, first, " " + args if args else "", summary)
+        return "\n".join(["Usage:", "  %s %s%s" % (PROG, first, " " + args if args else ""), "", "Options:"]
+                         + _option_lines(GLOBAL_OPTIONS) + ["", summary]) + "\n"
     raise CliError('Could not find command "%s".' % first)
 
 

