@@ -15,7 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.kamal.deploy.plugins.plugin_utils.payload_cache import CachedPayloads
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.build import BuildError, image_archive, local_image_id
-from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary
+from ansible_collections.kamal.deploy.plugins.plugin_utils.action import action_boundary, resolved_command
 
 ARGUMENT_SPEC = {
     "image": {"type": "str", "required": True},
@@ -33,6 +33,12 @@ class ActionModule(CachedPayloads, ActionBase):
     @action_boundary
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        run = resolved_command(self, task_vars)
+        if "image" not in self._task.args and task_vars.get("kamal") and run.get("version"):
+            # In a kamal inventory's run: the image the run boots (<repository>:<version>).
+            kamal = self._templar.template(task_vars["kamal"])
+            self._task.args = dict(self._task.args, image="%s:%s" % (kamal["repository"], run["version"]))
         _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         image, level = args["image"], args["compress_level"]
         image_id = local_image_id(image)

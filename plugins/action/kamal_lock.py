@@ -38,6 +38,8 @@ class ActionModule(CachedPayloads, ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
+        if "command" not in args:
+            args.update(self._lock_command(task_vars))
         command = args.get("command", "status")
         if task_vars.get("kamal"):
             args = dict(self._from_run(command, args, task_vars), **args)
@@ -59,6 +61,14 @@ class ActionModule(CachedPayloads, ActionBase):
         if watched and command == "release":
             lock_watchdog.stop(prefix)
         return result
+
+    def _lock_command(self, task_vars):
+        """A task that names no command runs the resolved ``lock`` command (kamal lock acquire|release|status): an
+        acquire from the command line is a manual lock."""
+        run = resolved_command(self, task_vars)
+        if run.get("flow") != "lock":
+            return {}
+        return {"command": run["action"], "manual": run["action"] == "acquire"}
 
     def _quick_allowed(self, command, args):
         return (command in ("acquire", "release") and bool(args.get("run_id")) and not args.get("manual")

@@ -213,7 +213,7 @@ def _normalize(name, route):
     if health_port is not None:
         normalized["healthcheck"]["port"] = health_port
     for key, value in (("basic_auth", _basic_auth(route.get("basic_auth"))),
-                       ("client_ip", _client_ip(route.get("client_ip")))):
+                       ("client_ip", client_ip_setting(route.get("client_ip")))):
         if value:
             normalized[key] = value
     return normalized
@@ -248,7 +248,9 @@ def password_fingerprint(hashed):
     return hashlib.sha256(str(hashed).encode("utf-8")).hexdigest()[:16]
 
 
-def _client_ip(value):
+def client_ip_setting(value):
+    """The stored form of a route's client_ip (None when unset); a RouteError names what is wrong. The config
+    model checks deploy.yml's x-kamal-deploy proxy setting with it too, before anything changes."""
     if not value:
         return None
     unknown = sorted(set(value) - set(CLIENT_IP_KEYS))

@@ -20,7 +20,9 @@ description:
 author: kamal.deploy developers (@kamal-deploy)
 options:
   image:
-    description: The image reference to deliver, C(<repository>:<version>).
+    description:
+      - The image reference to deliver, C(<repository>:<version>).
+      - In a kamal inventory's run the action plugin fills it with the image the resolved command boots.
     type: str
     required: true
   image_id:

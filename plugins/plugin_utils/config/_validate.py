@@ -17,7 +17,7 @@ import re
 
 import yaml
 
-from ansible_collections.kamal.deploy.plugins.module_utils import _route
+from ansible_collections.kamal.deploy.plugins.module_utils import _caddy, _route
 from ansible_collections.kamal.deploy.plugins.module_utils._naming import RESERVED_LABELS
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._args import ruby_to_s
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._errors import KamalConfigError
@@ -509,17 +509,12 @@ class Validator:
         if auth is not None and not (is_present(auth.get("username")) and is_present(auth.get("password"))):
             self.error(self.join(context, "basic_auth"), "needs a username and password (the name of a secret in "
                        ".kamal/secrets)", hint="basic_auth: {username: admin, password: ADMIN_PASSWORD}")
-        client_ip = config.get("client_ip")
-        if client_ip is not None:
-            if not is_present(client_ip.get("header")) or not is_present(client_ip.get("trusted_proxies")):
-                self.error(self.join(context, "client_ip"), "needs a header and the trusted_proxies allowed to set it",
+        if config.get("client_ip") is not None:
+            try:  # the proxy backend's own rule, before anything changes
+                _caddy.client_ip_setting(config["client_ip"])
+            except _caddy.RouteError as e:
+                self.error(self.join(context, "client_ip"), str(e).replace("client_ip: ", "", 1),
                            hint="client_ip: {header: CF-Connecting-IP, trusted_proxies: [173.245.48.0/20, ...]}")
-            for index, item in enumerate(client_ip.get("trusted_proxies") or []):
-                try:
-                    ipaddress.ip_network(str(item), strict=False)
-                except ValueError:
-                    self.error(self.join(self.join(context, "client_ip/trusted_proxies"), index),
-                               "%s is not an IP address or CIDR range" % item)
 
     def builder(self, config):
         self.hash(config, BUILDER, "builder")

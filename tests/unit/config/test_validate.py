@@ -141,6 +141,15 @@ def test_each_proxy_key_is_checked_with_kamals_message(project, base, extra, mes
      "remove run_directory"),
     ("boot: {limit: lots}", "boot/limit: should be a positive number of hosts or a percentage like 25%", None),
     ("boot: {limit: 0}", "boot/limit: should be a positive number of hosts or a percentage like 25%", None),
+    # our own settings, checked by the proxy backend's rule before anything changes
+    ("x-kamal-deploy: {proxy: {client_ip: {header: CF-Connecting-IP}}}",
+     "x-kamal-deploy/proxy/client_ip: client_ip needs trusted_proxies: the addresses allowed to set CF-Connecting-IP "
+     "(e.g. your load balancer's, or Cloudflare's ranges)", "trusted_proxies: [173.245.48.0/20"),
+    ("x-kamal-deploy: {proxy: {client_ip: {header: X-Real-IP, trusted_proxies: [10.0.0.0/8, lb.example]}}}",
+     "x-kamal-deploy/proxy/client_ip: trusted_proxies: 'lb.example' is not an IP address or CIDR range", None),
+    ("x-kamal-deploy: {proxy: {basic_auth: {username: admin}}}",
+     "x-kamal-deploy/proxy/basic_auth: needs a username and password (the name of a secret in .kamal/secrets)",
+     "password: ADMIN_PASSWORD"),
 ])
 def test_what_kamal_lets_through_is_rejected(project, base, extra, message, hint):
     text = _strip(base, extra.split(":")[0]) + extra + "\n"
