@@ -4,6 +4,7 @@
 
 Options may come before or after the command words, as with Thor. `-h` is --hosts (as in Kamal);
 help is `--help` or `kamal-ansible help [COMMAND]`."""
+import dataclasses
 import json
 import os
 import re
@@ -11,9 +12,10 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 
 from kamal_ansible import inventory as inventory_mod
-from kamal_ansible import remote
+from kamal_ansible import local, remote
 from kamal_ansible.commands import BUILTIN, BY_PATH, COMMANDS, GLOBAL_OPTIONS, GROUPS, TOP_LEVEL, Local, Playbook
 from kamal_ansible.errors import CliError
 from kamal_ansible.spec import Parser
@@ -79,7 +81,8 @@ def top_help():
 
 def group_help(group):
     commands = [c for c in COMMANDS if c.path[0] == group]
-    rows = _command_rows(commands) + [("%s %s help [COMMAND]" % (PROG, group), "Describe subcommands or one specific subcommand")]
+    rows = _command_rows(commands) + [("%s %s help [COMMAND]" % (PROG, group), "Describe subcommands or one specific subcommand"),
+                                      ("%s %s tree" % (PROG, group), BUILTIN["tree"][1])]
     rows.sort()
     return "\n".join(["Commands:"] + _columns(rows) + ["", "Options:"] + _option_lines(GLOBAL_OPTIONS)) + "\n"
 
@@ -91,6 +94,31 @@ def command_help(command):
     return "\n".join(lines) + "\n"
 
 
+def tree(group=None):
+    """Thor's `tree`: each command with its description, the groups' commands under them (or one group's)."""
+    def branch(entries, indent):
+        return ["%s%s %s (%s)" % (indent, "└─" if i == len(entries) - 1 else "├─", name, summary)
+                for i, (name, summary) in enumerate(entries)]
+
+    def group_entries(name):
+        return [(c.path[1], c.summary) for c in sorted(COMMANDS, key=lambda c: c.path) if c.path[0] == name]
+
+    if group:
+        return "\n".join(["%s %s" % (PROG, group)] + branch(group_entries(group), "  ")) + "\n"
+    top = []
+    for name in TOP_LEVEL:
+        if name in ("help", "tree"):
+            continue  # Thor's tree leaves these two out
+        if name in BUILTIN:
+            top.append((name, BUILTIN[name][1]))
+        else:
+            top.append((name, GROUPS[name] if name in GROUPS else BY_PATH[(name,)].summary))
+    lines = [PROG] + branch(top, "  ")
+    for name in sorted(GROUPS):
+        lines += ["  %s %s" % (PROG, name)] + branch(group_entries(name), "    ")
+    return "\n".join(lines) + "\n"
+
+
 def help_for(words):
     """Help text for `help WORDS` / `WORDS --help`; unknown words are an error, like Thor."""
     if not words:
@@ -99,6 +127,9 @@ def help_for(words):
     if first in GROUPS:
         if len(words) == 1 or words[1] == "help":
             return group_help(first)
+        if words[1] == "tree":
+            return "\n".join(["Usage:", "  %s %s tree" % (PROG, first), "", "Options:"] + _option_lines(GLOBAL_OPTIONS)
+                             + ["", BUILTIN["tree"][1]]) + "\n"
         command = BY_PATH.get((first, words[1]))
         if command is None:
             raise CliError('Could not find command "%s".' % words[1])
@@ -107,7 +138,8 @@ def help_for(words):
         return command_help(BY_PATH[(first,)])
     if first in BUILTIN:
         args, summary = BUILTIN[first]
-        return "Usage:\n  %s %s%s\n\n%s\n" % (PROG, first, " " + args if args else "", summary)
+        return "\n".join(["Usage:", "  %s %s%s" % (PROG, first, " " + args if args else ""), "", "Options:"]
+                         + _option_lines(GLOBAL_OPTIONS) + ["", summary]) + "\n"
     raise CliError('Could not find command "%s".' % first)
 
 
@@ -275,7 +307,10 @@ def env_changes(args, env=None):
     if args.destination:
         changes["KAMAL_DESTINATION"] = args.destination
     if args.quiet:
+        # Kamal's minimal logging: results and errors only (the callback's quiet option; Ansible's own output, with
+        # -v, without its skipped hosts).
         changes["ANSIBLE_DISPLAY_SKIPPED_HOSTS"] = "false"
+        changes["KAMAL_ANSIBLE_QUIET"] = "1"
     return changes
 
 
@@ -300,6 +335,8 @@ def playbook_argv(plan, args):
     argv += extra_var_args(plan)
     if plan.check:
         argv += ["--check", "--diff"]
+    if args.quiet:
+        argv += ["-e", "kamal_progress=false"]  # no live progress lines either
     if args.verbose:
         argv.append("-v")
     return argv
@@ -313,11 +350,11 @@ def render(argv, changes):
     return " ".join(["%s=%s" % (k, shlex.quote(v)) for k, v in sorted(changes.items())] + [shlex.join(argv)])
 
 
-def execute(argv, env):
-    """Run with the terminal inherited; Ctrl-C goes to the child (ansible-playbook releases its lock), and its
-    exit status is ours."""
+def execute(argv, env, output=None):
+    """Run with the terminal inherited (or its stdout and stderr to ``output``); Ctrl-C goes to the child
+    (ansible-playbook releases its lock), and its exit status is ours."""
     try:
-        process = subprocess.Popen(argv, env=env)  # pylint: disable=consider-using-with
+        process = subprocess.Popen(argv, env=env, stdout=output, stderr=output)  # pylint: disable=consider-using-with
     except OSError as e:
         raise CliError("could not run %s: %s (install the controller requirements: pip install -r requirements.txt)" % (argv[0], e)) from None
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -351,17 +388,55 @@ def dry_run_requested(args, env):
 
 def expand_alias(words, tokens, env):
     """`kamal-ansible shell` with `aliases: {shell: app exec -i --reuse bash}` in deploy.yml: the alias's words,
-    then everything else that was typed. Read with -c/-d as given (Kamal resolves aliases from the config)."""
+    then everything else that was typed. Read as Kamal reads them: from deploy.yml (with -d's file merged when -d is
+    given) before any validation, so `staging_deploy: deploy -d staging` works where deploy.yml requires a
+    destination."""
     args = global_args(tokens)
     try:
-        source = config_source(args)
+        config_source(args)
     except CliError:
         return None
-    run_env = dict(env, **env_changes(args, env))
-    aliases = inventory_mod.load(source, run_env).aliases
+    aliases = local.aliases(args, dict(env, **env_changes(args, env)))
     if words[0] not in aliases:
         return None
     return shlex.split(aliases[words[0]])
+
+
+RAW_TOO_MANY = "writes the output of one command"
+
+
+def run_raw(plan, args, env, changes, stdout):
+    """app exec --raw: the command's stdout, byte for byte, is all we print. The playbook writes it to a file on this
+    machine (-e raw_output=FILE, a temporary one); ansible-playbook's own output (stdout and stderr) goes to our
+    stderr with -v, and otherwise only when it fails (Kamal's --raw logs errors only)."""
+    with tempfile.TemporaryDirectory(prefix="kamal-ansible-raw-") as tmp:
+        target = os.path.join(tmp, "stdout")
+        argv = playbook_argv(dataclasses.replace(plan, extra_vars=list(plan.extra_vars) + [("raw_output", target)]), args)
+        if dry_run_requested(args, env):
+            stdout.write(render(argv, changes) + "\n")
+            return 0
+        argv[0] = tool(argv[0])
+        stdout.flush()
+        log_path = os.path.join(tmp, "ansible-playbook.log")
+        with open(log_path, "wb") as log:
+            code = execute(argv, dict(env, **changes), output=sys.stderr if args.verbose else log)
+        if code != 0:
+            with open(log_path, encoding="utf-8", errors="replace") as log:
+                text = log.read()
+            sys.stderr.write(text)
+            if RAW_TOO_MANY in text:
+                sys.stderr.write("kamal-ansible app exec --raw prints one command's output: give one host and role "
+                                 "(-p for the primary one, or -h HOST, with -r ROLE on a host with several)\n")
+            return code
+        with open(target, "rb") as f:
+            data = f.read()
+    target_stream = getattr(stdout, "buffer", None)
+    if target_stream is None:
+        stdout.write(data.decode("utf-8", "surrogateescape"))
+    else:
+        target_stream.write(data)
+        target_stream.flush()
+    return 0
 
 
 def run(tokens, env=None, stdin=None, stdout=None, aliases=True):
@@ -386,8 +461,14 @@ def run(tokens, env=None, stdin=None, stdout=None, aliases=True):
         if "-v" in rest or "--verbose" in rest:
             stdout.write("kamal.deploy in %s\n" % where)
         return 0
+    if words[0] == "tree":
+        stdout.write(tree())
+        return 0
     if words[0] in GROUPS and len(words) == 1:
         stdout.write(group_help(words[0]))
+        return 0
+    if words[0] in GROUPS and words[1] == "tree":
+        stdout.write(tree(words[0]))
         return 0
 
     command = BY_PATH.get(tuple(words))
@@ -413,6 +494,8 @@ def run(tokens, env=None, stdin=None, stdout=None, aliases=True):
             stdout.write("# %s %s runs on the controller, in kamal-ansible itself (no ansible-playbook)\n" % (PROG, command.name))
             return 0
         return plan.function(args, ctx.env, stdout)
+    if isinstance(plan, Playbook) and plan.raw_stdout:
+        return run_raw(plan, args, env, env_changes(args, env), stdout)
     if isinstance(plan, Playbook):
         argv, changes = playbook_argv(plan, args), env_changes(args, env)
     else:

@@ -18,6 +18,7 @@ class Playbook:
     limit: Optional[str] = None
     check: bool = False
     json_vars: bool = False      # all extra vars as one JSON object (app_exec, lock_acquire)
+    raw_stdout: bool = False     # app exec --raw: the command's output, byte for byte, is ours (cli.run_raw)
 
 
 @dataclasses.dataclass
@@ -49,6 +50,8 @@ GLOBAL_OPTIONS = (
 )
 
 SKIP_PUSH = Opt(("-P", "--skip-push"), "Skip image build and push", default_note="false")
+NO_CACHE = Opt(("--no-cache",), "Build without using Docker's build cache", default_note="false")
+ROLLING_UPGRADE = Opt(("--rolling",), "Upgrade one host at a time", default_note="false")
 SINCE = Opt(("-s", "--since"), "Show lines since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)",
             metavar="SINCE")
 LINES = Opt(("-n", "--lines"), "Number of lines to show from each server", metavar="N", type=int)
@@ -116,7 +119,8 @@ def simple(name):
 def deploy_like(name, check=False):
     def build(args, ctx):
         roles = ",".join(split(args.roles)) or None
-        return playbook(name, args, ctx, ("skip_push", getattr(args, "skip_push", False)), ("roles", roles), check=check)
+        return playbook(name, args, ctx, ("skip_push", getattr(args, "skip_push", False)), ("no_cache", getattr(args, "no_cache", False)),
+                        ("roles", roles), check=check)
     return build
 
 
@@ -177,11 +181,18 @@ def _exec_env(pairs):
     return env
 
 
+def _incompatible(args, names):
+    return " or ".join(name for name in names if getattr(args, name))
+
+
 def build_app_exec(args, ctx):
+    # Kamal's checks, in its order and words.
+    if args.detach and _incompatible(args, ("interactive", "reuse")):
+        raise CliError("Detach is not compatible with %s" % _incompatible(args, ("interactive", "reuse")))
+    if args.raw and _incompatible(args, ("interactive", "detach")):
+        raise CliError("Raw is not compatible with %s" % _incompatible(args, ("interactive", "detach")))
     if not args.cmd:
         raise CliError("No command provided. You must specify a command to execute.")
-    if args.detach and (args.interactive or args.reuse):
-        raise CliError("Detach is not compatible with interactive or reuse")
     cmd = " ".join(args.cmd)
     env = _exec_env(args.env)
     if args.interactive:
@@ -191,7 +202,7 @@ def build_app_exec(args, ctx):
     variables = [("cmd", cmd), ("reuse", bool(args.reuse)), ("exec_env", env), ("detach", bool(args.detach)),
                  ("primary", bool(args.primary))]
     extra = common_vars(args) + variables
-    return Playbook("app_exec", extra, limit(args, ctx, primary=False), json_vars=True)
+    return Playbook("app_exec", extra, limit(args, ctx, primary=False), json_vars=True, raw_stdout=bool(args.raw))
 
 
 def build_app_maintenance(args, ctx):
@@ -300,6 +311,16 @@ def build_registry(action):
     return build
 
 
+def build_registry_session(action, session_action):
+    """Kamal's registry setup|remove: with a local registry (registry.server: localhost:PORT), its container on the
+    controller (local.py); else registry login|logout on the controller and the servers."""
+    def build(args, ctx):
+        if local.local_registry_server(args, ctx.env):
+            return Local(getattr(local, "local_registry_" + action))
+        return build_registry(session_action)(args, ctx)
+    return build
+
+
 BOOT_CONFIG_ACTIONS = ("set", "get", "reset")
 
 
@@ -311,6 +332,7 @@ def build_boot_config(args, ctx):
         raise CliError("Unknown boot_config subcommand %s" % args.subcommand)
     extra = common_vars(args) + [("boot_config", args.subcommand)]
     if args.subcommand == "set":
+        # --publish is the default (Kamal's boolean option): only --no-publish changes it.
         settings = {"publish": not args.no_publish, "publish_host_ip": args.publish_host_ip, "http_port": args.http_port,
                     "https_port": args.https_port, "log_max_size": args.log_max_size, "registry": args.registry,
                     "repository": args.repository, "image_version": args.image_version, "metrics_port": args.metrics_port,
@@ -344,7 +366,8 @@ GROUPS = {
 SESSION = (Opt(("-L", "--skip-local"), "Skip local login"), Opt(("-R", "--skip-remote"), "Skip remote login"))
 LOCALLY = "on the controller, in kamal-ansible itself (no ansible-playbook)"
 BOOT_CONFIG_OPTIONS = (
-    Opt(("--no-publish",), "Do not publish the proxy ports on the host (Kamal's default: publish)"),
+    Opt(("--publish",), "Publish the proxy ports on the host", default_note="true"),
+    Opt(("--no-publish",), "Do not publish the proxy ports on the host"),
     Opt(("--publish-host-ip",), "Host IP address to bind HTTP/HTTPS traffic to. Defaults to all interfaces",
         metavar="PUBLISH_HOST_IP", append=True),
     Opt(("--http-port",), "HTTP port to publish on the host", metavar="N", type=int, default_note="80"),
@@ -364,21 +387,30 @@ COMMANDS = [
     Command(("config",), "Show combined config (secret values are never shown)", local_command(local.show_config),
             runs="the resolved config/deploy.yml as `kamal config` prints it, " + LOCALLY),
     Command(("details",), "Show details about all containers", simple("details"), runs=PB + "details"),
+    Command(("docs",), "Show the configuration documentation (kamal.deploy's notes; Kamal's reference is online)",
+            local_command(local.docs), args="[SECTION]", positionals=(("section", "?"),),
+            runs="prints docs/configuration.md of the installed collection (its sections about SECTION), and where Kamal's "
+            "reference is, " + LOCALLY),
     Command(("init",), "Create config stub in config/deploy.yml and secrets stub in .kamal", local_command(local.init),
+            (Opt(("--bundle",), "Add Kamal to the Gemfile and create a bin/kamal binstub (nothing to add for kamal-ansible: "
+                 "it says so)", default_note="false"),),
             runs="writes config/deploy.yml, .kamal/secrets and .kamal/hooks/*.sample where missing, " + LOCALLY),
-    Command(("deploy",), "Deploy app to servers", deploy_like("deploy"), (SKIP_PUSH,),
-            runs=PB + "deploy [-e version=V] [-e skip_push=true] [-e roles=R]"),
-    Command(("plan",), "Show what deploy would change, changing nothing", deploy_like("deploy", check=True), (SKIP_PUSH,),
+    Command(("deploy",), "Deploy app to servers", deploy_like("deploy"), (SKIP_PUSH, NO_CACHE),
+            runs=PB + "deploy [-e version=V] [-e skip_push=true] [-e no_cache=true] [-e roles=R]"),
+    Command(("plan",), "Show what deploy would change, changing nothing", deploy_like("deploy", check=True), (SKIP_PUSH, NO_CACHE),
             runs=PB + "deploy --check --diff"),
     Command(("redeploy",), "Deploy app to servers without bootstrapping servers, starting kamal-proxy and pruning",
-            deploy_like("redeploy"), (SKIP_PUSH,), runs=PB + "redeploy"),
+            deploy_like("redeploy"), (SKIP_PUSH, NO_CACHE), runs=PB + "redeploy"),
     Command(("remove",), "Remove kamal-proxy, app, accessories, and registry session from servers", build_remove,
             runs=PB + "remove -e confirm=true", destructive="This will remove all containers and images."),
     Command(("rollback",), "Rollback app to VERSION", build_rollback, args="[VERSION]", positionals=(("version_arg", "?"),),
             runs=PB + "rollback [-e version=VERSION] (without one: the newest version present on every targeted host "
             "other than the running one, named before anything changes)"),
-    Command(("setup",), "Setup all accessories, push the env, and deploy app to servers", deploy_like("setup"), (SKIP_PUSH,),
+    Command(("setup",), "Setup all accessories, push the env, and deploy app to servers", deploy_like("setup"), (SKIP_PUSH, NO_CACHE),
             runs=PB + "setup"),
+    Command(("upgrade",), "Upgrade from Kamal 1.x to 2.0 (nothing to upgrade with kamal.deploy: it says why)",
+            local_command(local.upgrade), (ROLLING_UPGRADE,),
+            runs="prints what Kamal's upgrade does and why kamal.deploy has nothing to upgrade, changes nothing, exit 0, " + LOCALLY),
 
     Command(("app", "boot"), "Boot app on servers (or reboot app if already running)", build_app_boot, runs=PB + "app_boot"),
     Command(("app", "containers"), "Show app containers on servers", simple("app_containers"), runs=PB + "app_containers"),
@@ -386,8 +418,10 @@ COMMANDS = [
     Command(("app", "exec"), "Execute a custom command on servers within the app container (use --help to show options)",
             build_app_exec,
             (INTERACTIVE, REUSE, Opt(("-e", "--env"), "Set environment variables for the command", metavar="key:value", append=True),
-             Opt(("--detach",), "Execute command in a detached container", default_note="false")),
-            args="[CMD...]", free_args=True, runs=PB + "app_exec -e '{\"cmd\": ...}'; with -i: ssh -t to the primary host"),
+             Opt(("--detach",), "Execute command in a detached container", default_note="false"),
+             Opt(("--raw",), "Output raw, unmodified stdout (one host and role: -p, or -h HOST)", default_note="false")),
+            args="[CMD...]", free_args=True, runs=PB + "app_exec -e '{\"cmd\": ...}'; with -i: ssh -t to the primary host; "
+            "with --raw: -e raw_output=<temporary file>, whose bytes kamal-ansible prints"),
     Command(("app", "images"), "Show app images on servers", simple("app_images"), runs=PB + "app_images"),
     Command(("app", "live"), "Set the app to live mode", simple("app_live"), runs=PB + "app_live"),
     Command(("app", "logs"), "Show log lines from app on servers (use --help to show options)", build_app_logs,
@@ -418,9 +452,12 @@ COMMANDS = [
             runs=PB + "proxy_reboot -e confirm=true", destructive="This will cause a brief outage on each host."),
     Command(("proxy", "remove"), "Remove proxy container and image from servers", build_proxy_remove,
             (Opt(("--force",), "Force removing proxy when apps are still installed", default_note="false"),), runs=PB + "proxy_remove"),
+    Command(("proxy", "restart"), "Restart existing proxy container on servers", simple("proxy_restart"), runs=PB + "proxy_restart"),
+    Command(("proxy", "start"), "Start existing proxy container on servers", simple("proxy_start"), runs=PB + "proxy_start"),
+    Command(("proxy", "stop"), "Stop existing proxy container on servers", simple("proxy_stop"), runs=PB + "proxy_stop"),
 
     Command(("rollout", "deploy"), "Boot a version next to the live one as the proxy's rollout target (no traffic yet)",
-            deploy_like("rollout_deploy"), (SKIP_PUSH,), runs=PB + "rollout_deploy [-e version=V]"),
+            deploy_like("rollout_deploy"), (SKIP_PUSH, NO_CACHE), runs=PB + "rollout_deploy [-e version=V]"),
     Command(("rollout", "set"), "Send a share of the traffic to the rollout (a percentage, or kamal-rollout cookie values)",
             build_rollout_set,
             (Opt(("--percent",), "Percentage of clients sent to the rollout", metavar="N", type=int),
@@ -455,6 +492,9 @@ COMMANDS = [
             positionals=NAME, runs=PB + "accessory_stop -e accessory=NAME"),
     Command(("accessory", "upload"), "Upload accessory files to host", build_accessory("upload"), args="NAME", positionals=NAME,
             runs=PB + "accessory_upload -e accessory=NAME"),
+    Command(("accessory", "upgrade"), "Upgrade accessories from Kamal 1.x to 2.0 (nothing to upgrade with kamal.deploy: it says why)",
+            local_command(local.accessory_upgrade), (ROLLING_UPGRADE,),
+            runs="prints why kamal.deploy's accessories have nothing to upgrade, changes nothing, exit 0, " + LOCALLY),
 
     Command(("lock", "acquire"), "Acquire the deploy lock", build_lock_acquire,
             (Opt(("-m", "--message"), "A lock message", metavar="MESSAGE", required=True),),
@@ -464,10 +504,17 @@ COMMANDS = [
 
     Command(("build", "push"), "Build and push app image to registry", build_build_push,
             (Opt(("--output",), "Exported type for the build result: registry (build and push) or docker (build only)",
-                 metavar="export_type", default_note="registry"),
-             Opt(("--no-cache",), "Build without using Docker's build cache")),
+                 metavar="export_type", default_note="registry"), NO_CACHE),
             runs=PB + "build_push [-e output=docker] [-e no_cache=true]"),
     Command(("build", "pull"), "Pull app image from registry onto servers", simple("build_pull"), runs=PB + "build_pull"),
+    Command(("build", "deliver"), "Build app and push app image to registry then pull image on servers", simple("build_deliver"),
+            runs=PB + "build_deliver (build push, then build pull, in one play)"),
+    Command(("build", "dev"), "Build using the working directory, tag it as dirty, and push to local image store.",
+            local_command(local.build_dev),
+            (Opt(("--output",), "Exported type for the build result: docker (the local image store) or registry (and push)",
+                 metavar="export_type", default_note="docker"), NO_CACHE),
+            runs="docker buildx build --load -t <image>:<version>-dirty -t <image>:<latest>-dirty of the working tree "
+            "(the collection's builder), " + LOCALLY),
     Command(("build", "create"), "Create a build setup", local_command(local.build_create),
             runs="docker buildx create --name kamal-local-<driver> ... (Kamal's builder), " + LOCALLY),
     Command(("build", "remove"), "Remove build setup", local_command(local.build_remove),
@@ -479,6 +526,12 @@ COMMANDS = [
             runs=PB + "registry_login [-e skip_local=true] [-e skip_remote=true]"),
     Command(("registry", "logout"), "Log out of remote registry locally and remotely", build_registry("logout"), SESSION,
             runs=PB + "registry_logout [-e skip_local=true] [-e skip_remote=true]"),
+    Command(("registry", "setup"), "Setup local registry or log in to remote registry locally and remotely",
+            build_registry_session("setup", "login"), SESSION,
+            runs="a local registry (localhost:PORT): starts kamal-docker-registry " + LOCALLY + "; else " + PB + "registry_login"),
+    Command(("registry", "remove"), "Remove local registry or log out of remote registry locally and remotely",
+            build_registry_session("remove", "logout"), SESSION,
+            runs="a local registry (localhost:PORT): stops and removes kamal-docker-registry " + LOCALLY + "; else " + PB + "registry_logout"),
 
     Command(("secrets", "print"), "Print the secrets (for debugging)", local_command(local.secrets_print),
             runs=".kamal/secrets read as a deploy reads them, " + LOCALLY),
@@ -510,5 +563,6 @@ BY_PATH = {c.path: c for c in COMMANDS}
 BUILTIN = {
     "help": ("[COMMAND]", "Describe available commands or one specific command"),
     "version": ("", "Show the kamal.deploy collection version"),
+    "tree": ("", "Print a tree of all available commands"),
 }
 TOP_LEVEL = sorted({c.path[0] for c in COMMANDS} | set(BUILTIN))

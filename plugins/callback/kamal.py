@@ -24,6 +24,15 @@ description:
   - Live progress lines of long waits (a pull, a health check) come from the action plugins and show with any callback.
 requirements:
   - set as the stdout callback (C(ANSIBLE_STDOUT_CALLBACK=kamal.deploy.kamal))
+options:
+  quiet:
+    description:
+      - Kamal's C(-q) (minimal logging), set by C(kamal-ansible -q). Results and failures only; no host heading above
+        a host's result, no line per host and task that changed, no closing summary line.
+    type: bool
+    default: false
+    env:
+      - name: KAMAL_ANSIBLE_QUIET
 """
 
 import time
@@ -74,6 +83,11 @@ class CallbackModule(CallbackBase):
         self.failed = {}      # host -> the failures
         self.planned = set()  # hosts whose plan was printed
         self.accessories = False  # an accessory was planned (setup); deploy leaves them alone
+        self.quiet = False
+
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        self.quiet = bool(self.get_option("quiet"))
 
     # -- the run
     def v2_playbook_on_start(self, playbook):
@@ -106,12 +120,14 @@ class CallbackModule(CallbackBase):
             return
         if data.get("changed"):
             self.changed.setdefault(host, []).append(_task_name(result.task))
+            if self.quiet:
+                return
             self._display.display("%s%s: %s" % (host, " " + str(label) if label else "", _task_name(result.task)),
                                   color=C.COLOR_CHANGED)
 
     def _show(self, host, label, message, run_once):
         text = _text(message)
-        if run_once:
+        if run_once or self.quiet:
             if text is None:
                 return
             self._display.display(text)
@@ -187,5 +203,5 @@ class CallbackModule(CallbackBase):
             self._display.display("Failed on %s after %.1f s%s" % (", ".join(failed), seconds,
                                                                    "; changed on " + ", ".join(changed) if changed else ""),
                                   color=C.COLOR_ERROR, stderr=True)
-        elif changed:
+        elif changed and not self.quiet:
             self._display.display("Done in %.1f s: changed on %s" % (seconds, ", ".join(changed)), color=C.COLOR_OK)

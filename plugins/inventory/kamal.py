@@ -79,9 +79,8 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.kamal.deploy.plugins.plugin_utils.config import KamalConfigError, load_config
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config import DEPLOY_FILE, KamalConfigError, load_config, source_config
 
-DEPLOY_FILE = re.compile(r"^deploy(?:\.(?P<destination>[^.]+))?\.ya?ml$")
 SOURCE_SUFFIXES = (".kamal.yml", ".kamal.yaml")
 GIT_VERSION_ERROR = "Can't use commit hash as version"
 
@@ -153,10 +152,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             version = self.get_option("version")
         else:
             self.set_options()
-            match = DEPLOY_FILE.match(name)
             # -i config/deploy.staging.yml is `kamal -d staging`: that destination over the base deploy.yml.
-            destination = match.group("destination") or os.environ.get("KAMAL_DESTINATION") or None
-            config_file = os.path.join(os.path.dirname(os.path.abspath(path)), "deploy.yml")
+            config_file, destination = source_config(os.path.abspath(path), os.environ.get("KAMAL_DESTINATION"))
             version = None
             if not os.path.exists(config_file):
                 raise AnsibleParserError("a destination file needs its base config %s, which does not exist" % config_file)

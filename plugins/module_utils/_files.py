@@ -17,10 +17,10 @@ def write_atomic(path, content, mode=0o644, dir_mode=0o755, tmp_dir=None):
     ``tmp_dir`` holds the temp file when the target's own directory is watched (dnsmasq reloads on any
     new file there); it must be on the same filesystem."""
     directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, dir_mode)
-    if tmp_dir and not os.path.isdir(tmp_dir):
-        os.makedirs(tmp_dir, dir_mode)
+    # exist_ok: a host's roles boot in threads (boot.parallel_roles), each writing its env file in the same new directory.
+    os.makedirs(directory, dir_mode, exist_ok=True)
+    if tmp_dir:
+        os.makedirs(tmp_dir, dir_mode, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=tmp_dir or directory)
     try:
         with os.fdopen(fd, "wb") as handle:

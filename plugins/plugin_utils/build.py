@@ -121,6 +121,69 @@ class KamalBuilder:
         return "docker buildx build --load on the engine's current builder (docker build without buildx), then docker push"
 
 
+class LocalRegistry:
+    """Kamal's local registry (``registry.server: localhost:PORT``): the container ``kamal-docker-registry`` on the
+    controller, published on 127.0.0.1 only (servers reach it through an SSH remote forward). A deploy's build starts
+    it; ``kamal registry setup`` starts it and ``registry remove`` stops and removes it (its images go with it)."""
+
+    def __init__(self, server, runner=None, image=None, sleep=None, answers=None):
+        self.server = server
+        self.run = runner or Runner()
+        self.image = image or LOCAL_REGISTRY_IMAGE
+        self.sleep = sleep or time.sleep
+        self.answers = answers or Build._registry_answers
+        self.actions = []
+
+    def _docker(self, *args, what):
+        rc, out, err = self.run(["docker", *args])
+        if rc != 0:
+            raise BuildError(f"{what} failed (docker {args[0]}, exit {rc}):\n{(out + err).strip()[-4000:]}")
+        return out
+
+    @property
+    def port(self):
+        port = self.server.split(":", 1)[1] if ":" in self.server else ""
+        if not port.isdigit():
+            raise BuildError(f"registry.server: a local registry needs a port, as in localhost:5555 (got {self.server})")
+        return port
+
+    def setup(self):
+        """Start it (or keep it running) and wait until it answers. Returns True when it was started."""
+        port, name = self.port, LOCAL_REGISTRY_CONTAINER
+        rc, out, _err = self.run(["docker", "inspect", "-f", "{{.State.Running}} {{json .HostConfig.PortBindings}}", name])
+        if rc == 0:
+            running, _sep, bindings = out.strip().partition(" ")
+            ports = [b.get("HostPort") for b in (json.loads(bindings or "{}") or {}).get("5000/tcp") or []]
+            if port not in ports:
+                raise BuildError(f"the local registry container {name} publishes port {', '.join(p for p in ports if p) or 'none'}, "
+                                 f"but registry.server is {self.server}: remove it (`docker rm -f {name}`; its images go with it) "
+                                 "or use its port in registry.server")
+            if running == "true":
+                return False
+            self._docker("start", name, what=f"starting the local registry {name}")
+            self.actions.append(f"docker start {name}")
+        else:
+            self._docker("run", "--detach", "-p", f"127.0.0.1:{port}:5000", "--name", name, self.image,
+                         what=f"starting the local registry {name} ({self.image})")
+            self.actions.append(f"docker run --detach -p 127.0.0.1:{port}:5000 --name {name} {self.image}")
+        for _attempt in range(50):
+            if self.answers(port):
+                return True
+            self.sleep(0.2)
+        raise BuildError(f"the local registry {name} did not answer on 127.0.0.1:{port} within 10 s: see `docker logs {name}`")
+
+    def remove(self):
+        """Stop and remove the container (Kamal: ``docker stop`` && ``docker rm``, failures ignored). Returns True when
+        there was one to remove."""
+        name = LOCAL_REGISTRY_CONTAINER
+        if self.run(["docker", "inspect", "-f", "{{.Id}}", name])[0] != 0:
+            return False
+        for args in (["stop", name], ["rm", name]):
+            self._docker(*args, what=f"removing the local registry {name}")
+            self.actions.append("docker " + " ".join(args))
+        return True
+
+
 class Build:
     """One build-and-push of ``repository:version`` for a service.
 
@@ -212,36 +275,14 @@ class Build:
         return rc == 0
 
     def setup_local_registry(self):
-        """With ``registry.server: localhost:PORT``, the registry runs here, on 127.0.0.1 only, in Kamal's container
-        ``kamal-docker-registry``; servers reach it through an SSH remote forward. Returns True when started."""
-        server = self.registry.get("server")
-        if not is_local_registry(server):
+        """With ``registry.server: localhost:PORT``, the registry runs here (LocalRegistry). Returns True when started."""
+        if not is_local_registry(self.registry.get("server")):
             return False
-        port = server.split(":", 1)[1] if ":" in server else ""
-        if not port.isdigit():
-            raise BuildError(f"registry.server: a local registry needs a port, as in localhost:5555 (got {server})")
-        name = LOCAL_REGISTRY_CONTAINER
-        rc, out, _err = self.run(["docker", "inspect", "-f", "{{.State.Running}} {{json .HostConfig.PortBindings}}", name])
-        if rc == 0:
-            running, _sep, bindings = out.strip().partition(" ")
-            ports = [b.get("HostPort") for b in (json.loads(bindings or "{}") or {}).get("5000/tcp") or []]
-            if port not in ports:
-                raise BuildError(f"the local registry container {name} publishes port {', '.join(p for p in ports if p) or 'none'}, "
-                                 f"but registry.server is {server}: remove it (`docker rm -f {name}`; its images go with it) "
-                                 "or use its port in registry.server")
-            if running == "true":
-                return False
-            self._docker("start", name, what=f"starting the local registry {name}")
-            self.actions.append(f"docker start {name}")
-        else:
-            self._docker("run", "--detach", "-p", f"127.0.0.1:{port}:5000", "--name", name, self.local_registry_image,
-                         what=f"starting the local registry {name} ({self.local_registry_image})")
-            self.actions.append(f"docker run --detach -p 127.0.0.1:{port}:5000 --name {name} {self.local_registry_image}")
-        for _attempt in range(50):
-            if self._registry_answers(port):
-                return True
-            self.sleep(0.2)
-        raise BuildError(f"the local registry {name} did not answer on 127.0.0.1:{port} within 10 s: see `docker logs {name}`")
+        registry = LocalRegistry(self.registry.get("server"), runner=self.run, image=self.local_registry_image, sleep=self.sleep,
+                                 answers=self._registry_answers)
+        started = registry.setup()
+        self.actions += registry.actions
+        return started
 
     @staticmethod
     def _registry_answers(port):
@@ -381,6 +422,21 @@ class Build:
                 self.push()
         return {"changed": plan["build"] or plan["push"], "built": plan["build"], "pushed": plan["push"],
                 "image": self.image, "latest_image": self.latest_image, "actions": self.actions}
+
+
+# Kamal's `build dev` tags: never a version a deploy boots.
+DEV_TAG_SUFFIX = "-dirty"
+
+
+def dev_build(build_args):
+    """Kamal's ``build dev`` from a build's arguments (commands.build_args): the working tree as it is, uncommitted and
+    untracked files included (never a git clone; ``builder.context`` when set, else the project directory), tagged
+    ``<version>-dirty`` and ``<latest tag>-dirty``."""
+    builder = dict(build_args["builder"], git_clone=False)
+    builder["context"] = builder.get("context") or "."
+    dev = dict(build_args)
+    dev.update(builder=builder, version=build_args["version"] + DEV_TAG_SUFFIX, latest_tag=build_args["latest_tag"] + DEV_TAG_SUFFIX)
+    return dev
 
 
 # -- image_delivery: ssh (ours) ------------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def command(name, flow, action=None, hook_command=None, hook_subcommand=None, lo
 DEPLOY_HOOKS = ("pre-build", "pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy")
 # Kamal main after 2.12 (unreleased when written): around app remove, under the lock (app_remove.yml).
 APP_REMOVE_HOOKS = ("pre-app-remove", "post-app-remove")
-BUILD_OPTIONS = (opt("skip_push", kind="bool", default=False),)
+# deploy, redeploy, setup and rollout deploy: -P (pull, no build) and --no-cache (a build without Docker's cache).
+BUILD_OPTIONS = (opt("skip_push", kind="bool", default=False), opt("no_cache", kind="bool", default=False))
 
 
 def _deploy(name, **kw):
@@ -184,6 +185,9 @@ TABLE = {c.name: c for c in (
     command("build push", "image", builds=True, needs_version=True, needs_secrets=True, hooks=("pre-build",), options=(
         opt("output", kind="str", default="registry"), opt("no_cache", kind="bool", default=False))),
     command("build pull", "app", action="pull", needs_version=True, needs_secrets=True, scope="host"),
+    # build deliver: build push then build pull in one play (the build and push once, on the controller; one pre-connect).
+    command("build deliver", "app", action="pull", builds=True, needs_version=True, needs_secrets=True, scope="host",
+            hooks=("pre-build",)),
     _server("exec", options=(opt("cmd", to="exec_command", required=EXEC_COMMAND % ("server", "uptime", "")),)),
     command("server bootstrap", "bootstrap", locked=True, hooks=("docker-setup",)),
     _server("login", hook_command="registry", needs_secrets=True, options=SESSION_OPTIONS),

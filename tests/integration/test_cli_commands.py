@@ -168,6 +168,29 @@ def test_build_pull_gets_the_version_on_every_server(app):
         assert app.lab.ssh(ip, f"docker image inspect {app.lab.registry}/{app.service}:{app.v2}", check=False).returncode == 0
 
 
+def test_build_deliver_pushes_then_pulls_on_every_server(app):
+    image = f"{app.lab.registry}/{app.service}:{app.v2}"
+    for ip in app.lab.ips[:2]:
+        app.lab.ssh(ip, f"docker image rm {image}")
+    # no --version: HEAD's, as Kamal's deliver; built and pushed already, so only the pulls remain
+    out = readable(ok(kamal_ansible(app, "build", "deliver")))
+    assert out.count(f"{image} pulled") == 2, out
+    for ip in app.lab.ips[:2]:
+        assert app.lab.ssh(ip, f"docker image inspect {image}", check=False).returncode == 0
+
+
+def test_exec_raw_prints_the_commands_bytes_and_quiet_prints_results_only(app):
+    env = dict(app.playbook_env(), PYTHONWARNINGS="ignore")
+    env.pop("KAMAL_ANSIBLE_DRY_RUN", None)
+    res = subprocess.run([SCRIPT, "app", "exec", "--raw", "-p", "--reuse", "printf '\\000\\001\\377ok'"], cwd=str(app.root), env=env,
+                         capture_output=True, timeout=300, check=False, stdin=subprocess.DEVNULL)
+    assert (res.returncode, res.stdout) == (0, b"\x00\x01\xffok"), res.stdout[-2000:] + res.stderr[-2000:]
+    res = subprocess.run([SCRIPT, "app", "exec", "--raw", "--reuse", "true"], cwd=str(app.root), env=env, capture_output=True,
+                         timeout=300, check=False, stdin=subprocess.DEVNULL)
+    assert res.returncode != 0 and res.stdout == b"" and b"give one host and role" in res.stderr, res.stderr[-2000:]
+    assert readable(ok(kamal_ansible(app, "-q", "app", "version"))).split() == [app.v1, app.v1]
+
+
 def test_a_long_wait_shows_live_progress(app):
     app.config["x-kamal-deploy"] = {"min_uptime": 5}
     app.write_config()

@@ -1,8 +1,7 @@
 """main_test's "deploy with destinations" and "deploy with a custom certificate", ported to the lab: a deploy.yml that
-requires a destination, staging on vm1 and production on vm2 and vm3, deployed with `kamal-ansible -d staging deploy`,
-served over HTTPS with the certificate and key read from secrets with $(cat certs/...). (Kamal's test deploys through
-the alias `staging_deploy: deploy -d staging`; kamal-ansible cannot read the aliases of a deploy.yml that requires a
-destination yet: docs/dev/kamal-suite.md.)"""
+requires a destination, staging on vm1 and production on vm2 and vm3, deployed as Kamal's test does, through the alias
+`staging_deploy: deploy -d staging` (`kamal-ansible staging_deploy`: the alias is read from deploy.yml before the
+destination is required), served over HTTPS with the certificate and key read from secrets with $(cat certs/...)."""
 import json
 import os
 import subprocess
@@ -58,7 +57,7 @@ def test_a_deploy_without_a_destination_is_refused(dest):
 
 def test_staging_deploys_staging_on_its_server_over_https_with_the_custom_certificate(dest, lab):
     dest.commit("v1")
-    res = subprocess.run([KAMAL_ANSIBLE, "-d", "staging", "deploy"], cwd=dest.root, env=dest.playbook_env(), capture_output=True,
+    res = subprocess.run([KAMAL_ANSIBLE, "staging_deploy"], cwd=dest.root, env=dest.playbook_env(), capture_output=True,
                          text=True, timeout=600, check=False, stdin=subprocess.DEVNULL)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     assert "BEGIN PRIVATE KEY" not in res.stdout + res.stderr

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._errors import KamalConfigError
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._loader import load_raw
@@ -23,14 +24,28 @@ from ansible_collections.kamal.deploy.plugins.plugin_utils.config._version impor
 
 __all__ = [
     "Accessory", "Boot", "Builder", "Env", "KamalConfig", "KamalConfigError", "Logging", "Proxy", "ProxyRun",
-    "Registry", "Role", "Ssh", "default_project_dir", "kamal_config", "load_config", "load_raw_config", "show_config",
+    "Registry", "Role", "Ssh", "DEPLOY_FILE", "default_project_dir", "kamal_config", "load_config", "load_raw_config",
+    "show_config", "source_config",
 ]
+
+# An inventory source that is a config itself: deploy.yml, or deploy.<destination>.yml (that destination over deploy.yml).
+DEPLOY_FILE = re.compile(r"^deploy(?:\.(?P<destination>[^.]+))?\.ya?ml$")
 
 
 def default_project_dir(config_file):
     """The app root Kamal would run in: the parent of ``config/`` for ``config/deploy.yml``."""
     directory = os.path.dirname(os.path.abspath(config_file))
     return os.path.dirname(directory) if os.path.basename(directory) == "config" else directory
+
+
+def source_config(path, destination=None):
+    """(base config file, destination) that the source ``path`` (deploy.yml or deploy.<destination>.yml) stands for:
+    ``-i config/deploy.staging.yml`` is ``kamal -d staging``, the staging file over the deploy.yml next to it; a
+    plain deploy.yml takes ``destination`` (``-d``, KAMAL_DESTINATION). None when the name is neither."""
+    match = DEPLOY_FILE.match(os.path.basename(path))
+    if match is None:
+        return None
+    return os.path.join(os.path.dirname(path), "deploy.yml"), match.group("destination") or destination or None
 
 
 def load_raw_config(config_file, destination=None, environ=None):

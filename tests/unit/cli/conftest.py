@@ -68,6 +68,13 @@ with open(os.path.join(os.path.dirname(__file__), "calls.jsonl"), "a") as f:
 if os.path.basename(sys.argv[0]) == "ansible-inventory":
     with open(os.path.join(os.path.dirname(__file__), "inventory-%s.json" % (os.environ.get("KAMAL_DESTINATION") or "base"))) as f:
         sys.stdout.write(f.read())
+if os.path.basename(sys.argv[0]) == "ansible-playbook":
+    print("PLAY [the fake ansible-playbook's own output]")
+    sys.stderr.write(os.environ.get("FAKE_STDERR", ""))
+    for value in sys.argv[1:]:
+        if value.startswith("{{") and "raw_output" in json.loads(value) and os.environ.get("FAKE_EXIT", "0") == "0":
+            with open(json.loads(value)["raw_output"], "wb") as out:  # what the app_exec playbook does with raw_output
+                out.write(bytes(range(256)))
 sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
 """
 
@@ -91,7 +98,10 @@ class Tools:
 def project(tmp_path, monkeypatch):
     """A project directory (cwd) with config/deploy.yml, and fake Ansible tools first on PATH."""
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "deploy.yml").write_text("service: cliapp\n")
+    # The aliases are read from deploy.yml itself, as Kamal reads them (the rest comes from the fake inventory).
+    (tmp_path / "config" / "deploy.yml").write_text(
+        "service: cliapp\naliases:\n  shell: app exec --interactive --reuse \"bash\"\n  console: app exec -i \"bin/rails console\"\n"
+        "  worker-logs: app logs -r workers -n 5\n")
     (tmp_path / "config" / "deploy.staging.yml").write_text("servers: [10.0.0.2]\n")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

@@ -34,10 +34,57 @@ def test_alias_is_read_with_the_destination_given(project):
     assert {c["destination"] for c in project.calls("ansible-inventory")} == {"staging"}
 
 
+REQUIRES_DESTINATION = """\
+service: cliapp
+require_destination: true
+aliases:
+  staging_deploy: deploy -d staging
+  worker-logs: app logs -r workers -n 5
+"""
+
+
+def test_an_alias_of_a_config_that_requires_a_destination_is_read_without_one(project, tmp_path):
+    # Kamal reads aliases from deploy.yml before validating it (require_destination is a validation)
+    (tmp_path / "config" / "deploy.yml").write_text(REQUIRES_DESTINATION)
+    env, argv = dry("staging_deploy")
+    assert env == {"KAMAL_DESTINATION": "staging"} and argv == PLAYBOOK + ["kamal.deploy.deploy"]
+    assert dry("staging_deploy", "-P")[1] == PLAYBOOK + ["kamal.deploy.deploy", "-e", "skip_push=true"]
+    assert project.calls() == []
+
+
+def test_an_alias_of_the_destination_file_needs_the_destination(project, tmp_path):
+    (tmp_path / "config" / "deploy.staging.yml").write_text("aliases:\n  staging_logs: app logs -n 9\n")
+    assert dry("-d", "staging", "staging_logs")[1] == PLAYBOOK + ["kamal.deploy.app_logs", "-e", "lines=9"]
+    with pytest.raises(cli.CliError, match='Could not find command "staging_logs"'):
+        kamal("staging_logs")
+
+
+@pytest.mark.parametrize("args", [["-q", "worker-logs"], ["worker-logs", "-q"], ["worker-logs", "--quiet"]], ids=" ".join)
+def test_quiet_before_or_after_an_alias(project, args):
+    """Kamal takes `<alias> -q` (the words after the alias follow its command line); kamal-ansible also takes options
+    before the alias, as it does before any command."""
+    env, argv = dry(*args)
+    assert env == {"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false", "KAMAL_ANSIBLE_QUIET": "1"}
+    assert argv == PLAYBOOK + ["kamal.deploy.app_logs", "-l", "workers", "-e", "lines=5", "-e", "kamal_progress=false"]
+
+
+def test_an_alias_is_read_through_a_kamal_yml_source_too(project, tmp_path):
+    (tmp_path / "staging.kamal.yml").write_text("plugin: kamal.deploy.kamal\nconfig_file: config/deploy.yml\ndestination: staging\n")
+    (tmp_path / "config" / "deploy.staging.yml").write_text("aliases:\n  staging_logs: app logs -n 9\n")
+    env, argv = dry("-c", "staging.kamal.yml", "staging_logs")
+    assert env == {} and argv == ["ansible-playbook", "-i", "staging.kamal.yml", "kamal.deploy.app_logs", "-e", "lines=9"]
+
+
+def test_an_alias_in_a_config_with_a_yaml_mistake_fails_naming_the_file(project, tmp_path, capsys):
+    (tmp_path / "config" / "deploy.yml").write_text("service: [cliapp\n")
+    assert cli.main(["shell"]) == 1
+    assert "deploy.yml" in capsys.readouterr().err
+
+
 def test_unknown_command_that_is_no_alias_fails_like_kamal(project, capsys):
     assert cli.main(["deploi"]) == 1
     assert capsys.readouterr().err == 'ERROR: Could not find command "deploi".\n'
-    assert len(project.calls("ansible-inventory")) == 1 and project.calls("ansible-playbook") == []
+    assert project.calls() == [], "aliases are read from deploy.yml in-process, as Kamal reads them: no ansible-inventory"
 
 
 # help --------------------------------------------------------------------------------------------------------
@@ -47,7 +94,7 @@ def test_top_level_help_lists_every_command_with_a_description(project):
     assert code == 0 and out.startswith("Commands:\n")
     for name in ("accessory", "app", "audit", "deploy", "help [COMMAND]", "lock", "plan", "proxy", "prune", "redeploy",
                  "remove", "rollback [VERSION]", "setup", "version", "config", "details", "init", "build", "registry",
-                 "secrets", "server"):
+                 "secrets", "server", "docs [SECTION]", "tree", "upgrade"):
         assert re.search(r"^  kamal-ansible %s +# \S" % re.escape(name), out, re.M), name
     assert "  -h, [--hosts=HOSTS]" in out and "  -d, [--destination=DESTINATION]" in out
     assert kamal("--help") == kamal("help") == (0, out)
@@ -80,18 +127,63 @@ def test_every_command_has_help(project, command):
     assert code == 0 and command.summary in out and "Runs: " in out
 
 
+def kamal_help(*words):
+    res = subprocess.run([KAMAL] + list(words), capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL)
+    return res.stdout
+
+
+def kamal_commands(text, prog):
+    """The command words a Thor help lists (`kamal accessory boot [NAME]  # ...` -> "accessory boot")."""
+    found = set()
+    for usage in re.findall(r"^  %s (.+?)\s+#" % prog, text, re.M):
+        words = []
+        for word in usage.split():
+            if not re.match(r"^[a-z_]+$", word):
+                break
+            words.append(word)
+        found.add(" ".join(words))
+    return found
+
+
 @pytest.mark.skipif(not os.path.exists(KAMAL), reason="the kamal binary (requirements.txt) is not installed")
-@pytest.mark.parametrize("path", [("deploy",), ("app", "exec"), ("app", "logs"), ("accessory", "logs"), ("proxy", "reboot"),
-                                  ("app", "stale_containers"), ("lock", "acquire")], ids=" ".join)
+def test_every_kamal_command_is_a_kamal_ansible_command():
+    """Kamal 2.11's `kamal help` and `kamal <family> help` as the oracle: every command it lists, we take."""
+    ours_top = kamal_commands(cli.top_help(), "kamal-ansible")
+    theirs_top = kamal_commands(kamal_help("help"), "kamal")
+    assert len(theirs_top) > 20 and theirs_top <= ours_top, theirs_top - ours_top
+    for group in sorted(cli.GROUPS):
+        if group not in theirs_top:
+            continue  # ours alone (rollout)
+        theirs = kamal_commands(kamal_help(group, "help"), "kamal")
+        ours = kamal_commands(cli.group_help(group), "kamal-ansible")
+        assert theirs <= ours, (group, theirs - ours)
+
+
+@pytest.mark.skipif(not os.path.exists(KAMAL), reason="the kamal binary (requirements.txt) is not installed")
+@pytest.mark.parametrize("path", [c.path for c in COMMANDS if c.path[0] not in ("plan", "rollout")] + [("version",), ("tree",)],
+                         ids=" ".join)
 def test_option_names_are_kamals(path):
-    """Kamal 2.11's `kamal help` as the oracle: every option it lists, we take (except the ones we say we lack)."""
-    not_mapped = {"--no-cache"}
-    res = subprocess.run([KAMAL] + list(path[:-1]) + ["help", path[-1]], capture_output=True, text=True, check=True,
-                         stdin=subprocess.DEVNULL)
-    theirs = set(re.findall(r"^\s+(?:(-\w), )?\[?(--[\w-]+)", res.stdout, re.M))
+    """Kamal 2.11's `kamal help` as the oracle: every option of every command it has, we take."""
+    theirs = set(re.findall(r"^\s+(?:(-\w), )?\[?(--[\w-]+)", kamal_help(*(list(path[:-1]) + ["help", path[-1]])), re.M))
     _code, out = kamal(*path, "--help")
     ours = set(re.findall(r"^\s+(?:(-\w), )?\[?(--[\w-]+)", out, re.M))
-    assert {o for o in theirs if o[1] not in not_mapped} <= ours
+    assert theirs <= ours, theirs - ours
+
+
+def test_tree_prints_every_command_under_its_family(project):
+    code, out = kamal("tree")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "kamal-ansible" and lines[1] == "  ├─ accessory (Manage accessories (db/redis/search))"
+    assert "  └─ version (Show the kamal.deploy collection version)" in lines
+    assert "  kamal-ansible proxy" in lines and "    ├─ start (Start existing proxy container on servers)" in lines
+    for command in COMMANDS:
+        assert re.search(r"^ +[├└]─ %s \(" % re.escape(command.path[-1]), out, re.M), command.name
+    assert not re.search(r"─ (help|tree) \(", out), "Thor's tree leaves out help and tree"
+    code, out = kamal("build", "tree")
+    assert code == 0 and out.splitlines()[0] == "kamal-ansible build"
+    assert out.splitlines()[-1] == "  └─ remove (Remove build setup)"
+    assert "  kamal-ansible build tree" in kamal("build")[1]
+    assert project.calls() == []
 
 
 def test_help_for_an_unknown_command_is_an_error(project):
@@ -112,7 +204,10 @@ def test_help_for_an_unknown_command_is_an_error(project):
     (["secrets", "fetch", "x"], "the following arguments are required: -a/--adapter"),
     (["accessory", "boot"], '"kamal-ansible accessory boot" was called with no arguments'),
     (["app", "exec"], "No command provided. You must specify a command to execute."),
-    (["app", "exec", "-i", "--detach", "bash"], "Detach is not compatible with interactive or reuse"),
+    (["app", "exec", "-i", "--detach", "bash"], "Detach is not compatible with interactive"),
+    (["app", "exec", "-i", "--reuse", "--detach", "bash"], "Detach is not compatible with interactive or reuse"),
+    (["app", "exec", "--raw", "-i", "bash"], "Raw is not compatible with interactive"),
+    (["app", "exec", "--raw", "-p", "--detach", "bin/jobs"], "Raw is not compatible with detach"),
     (["app", "exec", "-e", "FOO=bar", "env"], "--env takes KEY:VALUE"),
     (["lock", "acquire"], "the following arguments are required: -m/--message"),
     (["app", "logs", "-T"], "--skip-timestamps only works with --follow"),

@@ -2,12 +2,13 @@
 import json
 import os
 import stat
+import subprocess
 import sys
 
 import pytest
 import yaml
 
-from kamal_ansible import cli
+from kamal_ansible import cli, collection, local
 from kamal_ansible.errors import CliError
 
 from cli_helpers import kamal
@@ -120,3 +121,142 @@ def test_build_create_refuses_a_builder_we_cannot_run(docker, tmp_path):
     with pytest.raises(CliError, match="builder.remote: remote builders are not supported"):
         kamal("build", "create")
     assert docker() == []
+
+
+# build dev ---------------------------------------------------------------------------------------------------
+
+def test_build_dev_builds_the_working_tree_tagged_dirty_into_the_local_engine(docker, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    code, out = kamal("build", "dev", "--version", "v42", "--no-cache")
+    assert code == 0 and out.endswith("Built registry.test:5000/cliapp:v42-dirty and registry.test:5000/cliapp:latest-dirty (not pushed)\n")
+    build = [c for c in docker() if c[:2] == ["buildx", "build"]]
+    assert build == [["buildx", "build", "--load", "--platform", "linux/amd64", "-t", "registry.test:5000/cliapp:v42-dirty",
+                      "-t", "registry.test:5000/cliapp:latest-dirty", "--label", "service=cliapp", "--build-arg", "RUBY=3.3.0",
+                      "--file", "Dockerfile", "--no-cache", "."]]
+    assert not [c for c in docker() if c[0] in ("push", "login")]
+
+
+def test_build_dev_with_output_registry_pushes_and_other_outputs_are_refused(docker, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    code, out = kamal("build", "dev", "--version", "v42", "--output", "registry")
+    assert code == 0 and out.endswith(", pushed\n")
+    assert [c for c in docker() if c[0] in ("login", "push")] == [
+        ["login", "registry.test:5000", "-u", "u", "--password-stdin"], ["push", "registry.test:5000/cliapp:v42-dirty"],
+        ["push", "registry.test:5000/cliapp:latest-dirty"]]
+    with pytest.raises(CliError, match="build dev --output=tar: .* docker .* or registry"):
+        kamal("build", "dev", "--version", "v42", "--output", "tar")
+
+
+def test_build_dev_warns_of_the_uncommitted_and_untracked_files_it_takes(docker, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(git[:3] + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "Dockerfile"], check=True)
+    subprocess.run(git + ["commit", "-qm", "one"], check=True)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nLABEL x=1\n")
+    (tmp_path / "notes.txt").write_text("new\n")
+    code, out = kamal("build", "dev", "--version", "v42")
+    assert code == 0
+    assert "WARNING: Files with uncommitted changes will be present in the dev image (unless .dockerignore leaves them out):\n" \
+           "  Dockerfile\n" in out
+    assert "WARNING: Untracked files will be present in the dev image (unless .dockerignore leaves them out):\n" in out
+    assert "  notes.txt\n" in out and "  .kamal/secrets\n" in out
+
+
+# registry setup | remove with a local registry ----------------------------------------------------------------
+
+FAKE_DOCKER_REGISTRY = """#!{python}
+import json, os, sys
+with open(os.path.join(os.path.dirname(__file__), "docker.jsonl"), "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+state = os.path.join(os.path.dirname(__file__), "registry-exists")
+if sys.argv[1] == "inspect":
+    if not os.path.exists(state):
+        sys.exit(1)
+    print("true " + json.dumps({{"5000/tcp": [{{"HostIp": "127.0.0.1", "HostPort": "5555"}}]}}) if "Running" in sys.argv[3] else "sha256:1")
+elif sys.argv[1] == "run":
+    open(state, "w").close()
+elif sys.argv[1] == "rm":
+    os.remove(state)
+"""
+
+
+@pytest.fixture
+def local_registry(app, tmp_path, monkeypatch):
+    config = dict(DEPLOY_YML, registry={"server": "localhost:5555"})
+    (tmp_path / "config" / "deploy.yml").write_text(yaml.safe_dump(config))
+    script = tmp_path / "bin" / "docker"
+    script.write_text(FAKE_DOCKER_REGISTRY.format(python=sys.executable))
+    script.chmod(0o755)
+    build = collection.module("build")
+    monkeypatch.setattr(build.Build, "_registry_answers", staticmethod(lambda port: True))
+    log = tmp_path / "bin" / "docker.jsonl"
+    return lambda: [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_registry_setup_and_remove_run_a_local_registry_on_the_controller(local_registry, app):
+    assert kamal("registry", "setup") == (0, "Started the local registry kamal-docker-registry on 127.0.0.1:5555\n")
+    assert kamal("registry", "setup") == (0, "Already running: the local registry kamal-docker-registry on 127.0.0.1:5555\n")
+    assert ["run", "--detach", "-p", "127.0.0.1:5555:5000", "--name", "kamal-docker-registry", "registry:3"] in local_registry()
+    assert kamal("registry", "remove") == (0, "Removed the local registry kamal-docker-registry (its images went with it)\n")
+    assert local_registry()[-2:] == [["stop", "kamal-docker-registry"], ["rm", "kamal-docker-registry"]]
+    assert kamal("registry", "remove") == (0, "No local registry kamal-docker-registry to remove\n")
+    calls = len(local_registry())
+    assert kamal("registry", "setup", "-L") == (0, "") and kamal("registry", "remove", "--skip-local") == (0, "")
+    assert len(local_registry()) == calls, "-L: a local registry has nothing else to set up"
+    assert app.calls() == [], "no ansible-playbook: the servers reach a local registry through a deploy's SSH forward"
+
+
+def test_registry_login_with_a_local_registry_is_refused_by_its_playbook_not_here(local_registry):
+    # login|logout go to their playbooks, which refuse a local registry with Kamal's reason
+    _code, out = kamal("--dry-run", "registry", "login")
+    assert "kamal.deploy.registry_login" in out
+
+
+# docs, upgrade, init --bundle --------------------------------------------------------------------------------
+
+def test_docs_prints_our_configuration_notes_and_points_at_kamals_reference(project):
+    code, out = kamal("docs")
+    assert code == 0 and out.startswith("deploy.yml's keys are Kamal's: Kamal's reference for each is https://kamal-deploy.org/docs/configuration\n")
+    assert "\n# Your deploy.yml and .kamal/secrets with kamal.deploy\n" in out
+    code, out = kamal("docs", "registry")
+    assert code == 0 and out.startswith("## Registries and image delivery\n") and "## Secrets" not in out
+    assert out.rstrip().endswith("Kamal's reference: https://kamal-deploy.org/docs/configuration)")
+    code, out = kamal("docs", "x-kamal-deploy")
+    assert out.startswith("## kamal.deploy's own settings: `x-kamal-deploy:`\n") and "### Proxy settings Kamal has no key for" in out
+    code, out = kamal("docs", "ssh")  # no heading of its own: the paragraphs that name ssh keys, under their heading
+    assert out.startswith("## Using it as an inventory\n\nSo `-l web_new`") and "`ssh.keys`" in out
+    assert kamal("docs", "builder")[1].startswith("kamal.deploy's notes (")
+    assert kamal("docs", "nope") == (0, "No documentation found for nope\n")  # Kamal's words and exit status
+    assert project.calls() == []
+
+
+def test_docs_headings_inside_code_blocks_are_not_sections():
+    text = "# Top\n\n## A\n\n```yaml\n# a comment\n```\n\n## B\n\ntext\n"
+    assert [(level, title) for level, title, _lines in local.markdown_sections(text)] == [(1, "Top"), (2, "A"), (2, "B")]
+    assert local.markdown_sections(text)[1][2] == ["## A", "", "```yaml", "# a comment", "```", ""]
+
+
+def test_docs_without_the_collections_docs_says_where_they_are(project, tmp_path, monkeypatch):
+    root = tmp_path / "collections" / "ansible_collections" / "kamal" / "deploy"
+    root.mkdir(parents=True)
+    (root / "MANIFEST.json").write_text(json.dumps({"collection_info": {"version": "9.8.7"}}))
+    monkeypatch.setenv("ANSIBLE_COLLECTIONS_PATH", str(tmp_path / "collections"))
+    code, out = kamal("docs")
+    assert code == 0 and "https://github.com/kamal-deploy/kamal.deploy/tree/main/docs" in out
+    assert "https://kamal-deploy.org/docs/configuration" in out
+
+
+@pytest.mark.parametrize("args", [["upgrade"], ["upgrade", "--rolling", "-y"], ["accessory", "upgrade", "--rolling"]], ids=" ".join)
+def test_upgrade_says_there_is_nothing_to_upgrade_and_changes_nothing(project, args):
+    code, out = kamal(*args)
+    assert code == 0 and "there is nothing to upgrade: nothing was changed." in out
+    assert project.calls() == []
+
+
+def test_init_bundle_says_there_is_no_gemfile_to_add_to(project, tmp_path):
+    os.remove(tmp_path / "config" / "deploy.yml")
+    code, out = kamal("init", "--bundle")
+    assert code == 0 and out.splitlines()[0] == "Created configuration file in config/deploy.yml"
+    assert out.splitlines()[-1].startswith("--bundle: nothing to add: Kamal's --bundle puts Kamal in a Ruby app's Gemfile")
+    assert not (tmp_path / "Gemfile").exists() and not (tmp_path / "bin" / "kamal").exists()

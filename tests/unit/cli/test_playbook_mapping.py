@@ -1,5 +1,7 @@
 """Every Kamal command kamal-ansible knows, and the ansible-playbook command line it becomes."""
+import io
 import json
+import os
 import shlex
 
 import pytest
@@ -18,6 +20,10 @@ MAPPING = [
     (["deploy"], pb("deploy")),
     (["deploy", "-P", "--version", "v2"], pb("deploy", "-e", "version=v2", "-e", "skip_push=true")),
     (["deploy", "--skip-push", "-r", "web,workers"], pb("deploy", "-l", "web,workers", "-e", "skip_push=true", "-e", "roles=web,workers")),
+    (["deploy", "--no-cache"], pb("deploy", "-e", "no_cache=true")),
+    (["redeploy", "--no-cache"], pb("redeploy", "-e", "no_cache=true")),
+    (["setup", "--no-cache", "-P"], pb("setup", "-e", "skip_push=true", "-e", "no_cache=true")),
+    (["plan", "--no-cache"], pb("deploy", "-e", "no_cache=true", "--check", "--diff")),
     (["redeploy", "-P"], pb("redeploy", "-e", "skip_push=true")),
     (["setup", "-r", "web"], pb("setup", "-l", "web", "-e", "roles=web")),
     (["setup", "-P", "-H"], pb("setup", "-e", "skip_hooks=true", "-e", "skip_push=true")),
@@ -30,10 +36,16 @@ MAPPING = [
     (["build", "push"], pb("build_push")),
     (["build", "push", "--output", "docker", "--no-cache"], pb("build_push", "-e", "output=docker", "-e", "no_cache=true")),
     (["build", "pull", "--version", "v2"], pb("build_pull", "-e", "version=v2")),
+    (["build", "deliver"], pb("build_deliver")),
+    (["build", "deliver", "--version", "v2", "-r", "web"], pb("build_deliver", "-l", "web", "-e", "version=v2")),
     (["server", "bootstrap", "-h", "10.0.0.3"], pb("server_bootstrap", "-l", "10.0.0.3")),
     (["registry", "login"], pb("registry_login")),
     (["registry", "login", "-L"], pb("registry_login", "-e", "skip_local=true")),
     (["registry", "logout", "--skip-remote"], pb("registry_logout", "-e", "skip_remote=true")),
+    # a remote registry: setup and remove are login and logout (a local one: test_local_commands.py)
+    (["registry", "setup"], pb("registry_login")),
+    (["registry", "setup", "-R"], pb("registry_login", "-e", "skip_remote=true")),
+    (["registry", "remove", "--skip-local"], pb("registry_logout", "-e", "skip_local=true")),
     (["plan"], pb("deploy", "--check", "--diff")),
     (["plan", "-P", "-r", "web"], pb("deploy", "-l", "web", "-e", "skip_push=true", "-e", "roles=web", "--check", "--diff")),
     (["audit"], pb("audit")),
@@ -75,6 +87,9 @@ MAPPING = [
     (["proxy", "remove"], pb("proxy_remove")),
     (["proxy", "remove", "--force"], pb("proxy_remove", "-e", "force=true")),
     (["proxy", "details"], pb("proxy_details")),
+    (["proxy", "start"], pb("proxy_start")),
+    (["proxy", "stop", "-h", "10.0.0.2"], pb("proxy_stop", "-l", "10.0.0.2")),
+    (["proxy", "restart", "-r", "web"], pb("proxy_restart", "-l", "web")),
     (["proxy", "logs"], pb("proxy_logs")),
     (["proxy", "logs", "-n", "5"], pb("proxy_logs", "-e", "lines=5")),
     # accessory
@@ -166,10 +181,11 @@ def test_proxy_boot_config_passes_its_subcommand_and_settings(project, args, var
 
 
 @pytest.mark.parametrize("args", [["config"], ["init"], ["secrets", "print"], ["secrets", "fetch", "-a", "test", "x"],
-                                  ["secrets", "extract", "x", "{}"], ["build", "create"], ["build", "remove"], ["build", "details"]])
+                                  ["secrets", "extract", "x", "{}"], ["build", "create"], ["build", "remove"], ["build", "details"],
+                                  ["build", "dev"], ["docs", "proxy"], ["upgrade"], ["accessory", "upgrade"]])
 def test_controller_only_commands_start_no_ansible(project, args):
     code, out = kamal("--dry-run", *args)
-    name = " ".join(args[:2] if args[0] in ("secrets", "build") else args[:1])
+    name = " ".join(args[:2] if args[0] in ("secrets", "build", "accessory") else args[:1])
     assert code == 0 and out == "# kamal-ansible %s runs on the controller, in kamal-ansible itself (no ansible-playbook)\n" % name
     assert project.calls() == []
 
@@ -224,10 +240,14 @@ def test_config_file_option_names_the_inventory(project, tmp_path):
     assert dry("--config-file", "inventory.kamal.yml", "audit")[1][:3] == ["ansible-playbook", "-i", "inventory.kamal.yml"]
 
 
-def test_quiet_hides_skipped_hosts_and_verbose_adds_v(project):
+def test_quiet_is_results_and_errors_only_and_verbose_adds_v(project):
     env, argv = dry("-q", "-v", "audit")
-    assert env == {"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"}
-    assert argv == pb("audit", "-v")
+    # the callback's quiet option (no host headings, no changed lines, no summary), no live progress, and for
+    # Ansible's own output (-v) no skipped hosts
+    assert env == {"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false", "KAMAL_ANSIBLE_QUIET": "1"}
+    assert argv == pb("audit", "-e", "kamal_progress=false", "-v")
+    assert dry("audit", "--quiet") == ({"ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false", "KAMAL_ANSIBLE_QUIET": "1"},
+                                       pb("audit", "-e", "kamal_progress=false"))
 
 
 def test_odd_extra_var_values_go_as_json_so_ansible_reads_them_whole(project):
@@ -265,3 +285,41 @@ def test_the_inventory_plugin_is_enabled_without_an_ansible_cfg_keeping_a_users_
     assert cli.inventory_plugins({}) == "kamal.deploy.kamal,host_list,script,auto,yaml,ini,toml"
     assert cli.inventory_plugins({"ANSIBLE_INVENTORY_ENABLED": "ini, mine.own.plugin"}) == "kamal.deploy.kamal,ini,mine.own.plugin"
     assert cli.inventory_plugins({"ANSIBLE_INVENTORY_ENABLED": "kamal.deploy.kamal,yaml"}) is None
+
+
+# app exec --raw ----------------------------------------------------------------------------------------------
+
+def raw_run(*args):
+    """(exit status, the bytes kamal-ansible printed) of a real run (the fake ansible-playbook writes raw_output)."""
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    code = cli.run(list(args), env=dict(os.environ), stdin=io.StringIO(), stdout=out)
+    out.flush()
+    return code, out.buffer.getvalue()
+
+
+def test_raw_exec_passes_a_temporary_file_to_the_playbook(project):
+    _env, argv = dry("app", "exec", "--raw", "-p", "cat", "public/logo.png")
+    assert argv[:4] == PLAYBOOK + ["kamal.deploy.app_exec"] and len(argv) == 6
+    variables = json.loads(argv[5])
+    assert variables.pop("raw_output").endswith("/stdout")
+    assert variables == {"cmd": "cat public/logo.png", "reuse": False, "exec_env": {}, "detach": False, "primary": True}
+
+
+def test_raw_exec_prints_the_commands_bytes_and_nothing_else(project):
+    code, printed = raw_run("app", "exec", "--raw", "-p", "--reuse", "cat", "public/logo.png")
+    assert code == 0 and printed == bytes(range(256)), printed[:80]
+    written = json.loads(project.calls("ansible-playbook")[0]["argv"][-1])["raw_output"]
+    assert not os.path.exists(os.path.dirname(written)), "the temporary file is removed"
+
+
+def test_raw_exec_that_fails_prints_ansibles_output_on_stderr_and_exits_with_its_status(project, monkeypatch, capfd):
+    monkeypatch.setenv("FAKE_EXIT", "2")
+    code, printed = raw_run("app", "exec", "--raw", "-p", "false")
+    assert (code, printed) == (2, b"")
+    err = capfd.readouterr().err
+    assert "PLAY [the fake ansible-playbook's own output]" in err and "give one host and role" not in err
+    # the playbook refuses raw output from more than one host and role: kamal-ansible says which options give one
+    monkeypatch.setenv("FAKE_STDERR", "FAILED on 10.0.0.1: -e raw_output=/tmp/x writes the output of one command, and this "
+                       "one would run 3 times (...): add -e primary=true, or -l with one host and role\n")
+    assert raw_run("app", "exec", "--raw", "ls") == (2, b"")
+    assert "give one host and role (-p for the primary one, or -h HOST" in capfd.readouterr().err

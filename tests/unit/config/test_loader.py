@@ -1,7 +1,7 @@
 """Loading deploy.yml: ERB subset, YAML, destinations."""
 import pytest
 
-from ansible_collections.kamal.deploy.plugins.plugin_utils.config import KamalConfigError, load_raw_config
+from ansible_collections.kamal.deploy.plugins.plugin_utils.config import KamalConfigError, load_raw_config, source_config
 from ansible_collections.kamal.deploy.plugins.plugin_utils.config._loader import deep_merge, destination_file, render_erb
 
 ENV = {"HOST": "9.9.9.9", "EMPTY": ""}
@@ -127,3 +127,11 @@ def test_anchors_and_aliases_in_extension_keys(project):
 def test_dates_stay_strings(project):
     project.write("minimum_version: 2024-01-01\n")
     assert load_raw_config(project.config_file, environ={})["minimum_version"] == "2024-01-01"
+
+
+def test_the_config_an_inventory_source_stands_for():
+    assert source_config("config/deploy.yml") == ("config/deploy.yml", None)
+    assert source_config("config/deploy.yml", "staging") == ("config/deploy.yml", "staging")
+    # deploy.<destination>.yml is that destination over the deploy.yml next to it, whatever -d says
+    assert source_config("/app/config/deploy.staging.yaml", "production") == ("/app/config/deploy.yml", "staging")
+    assert source_config("config/inventory.kamal.yml") is None

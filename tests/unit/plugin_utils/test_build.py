@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from ansible_collections.kamal.deploy.plugins.plugin_utils import build as build_module
 from ansible_collections.kamal.deploy.plugins.plugin_utils.build import Build, BuildError
 
 
@@ -257,3 +258,24 @@ class RealGit(FakeRunner):
             res = subprocess.run(args, capture_output=True, text=True, check=False)
             return res.returncode, res.stdout, res.stderr
         return super().__call__(args, cwd, env, input_text)
+
+
+def test_a_dev_build_is_the_working_tree_tagged_dirty(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible_collections.kamal.deploy.plugins.plugin_utils.build.local_arch", lambda: "amd64")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    # a git build (no context): the dev build still takes the working tree, uncommitted files and all
+    args = {"service": "shop", "repository": "reg.test/acme/shop", "version": "abc123_uncommitted_1f2e", "latest_tag": "latest-staging",
+            "project_dir": str(tmp_path), "builder": {"arch": ["amd64"], "context": None, "git_clone": True}, "registry": {},
+            "secret_values": {}, "no_cache": True}
+    dev = build_module.dev_build(args)
+    assert (dev["version"], dev["latest_tag"]) == ("abc123_uncommitted_1f2e-dirty", "latest-staging-dirty")
+    assert args["builder"]["git_clone"] is True, "the arguments given are left as they were"
+    runner = FakeRunner(buildx=True)
+    Build(runner=runner, **dev).build()
+    build = docker_calls(runner, "buildx")[-1]
+    assert build[1:] == ["buildx", "build", "--load", "--platform", "linux/amd64", "-t", "reg.test/acme/shop:abc123_uncommitted_1f2e-dirty",
+                         "-t", "reg.test/acme/shop:latest-staging-dirty", "--label", "service=shop", "--file", "Dockerfile",
+                         "--no-cache", "."]
+    assert not [c for c in runner.calls if c[0] == "git"], "no clone"
+    kept = build_module.dev_build(dict(args, builder={"context": "app", "git_clone": False}))
+    assert kept["builder"]["context"] == "app"

@@ -2,6 +2,9 @@
 import types
 
 import pytest
+import yaml
+
+from ansible import constants as C
 
 from ansible_collections.kamal.deploy.plugins.callback import kamal as callback_module
 
@@ -57,3 +60,36 @@ def test_a_failure_names_host_task_message_and_logs(shown):
     cb.v2_playbook_on_stats(types.SimpleNamespace(processed={"vm2": 1}, failures={"vm2": 1}, dark={}, changed={}))
     assert lines[0] == "FAILED on vm2 (Primary role, app boot v2): app-web-v2 is unhealthy"
     assert lines[1] == "  boot error" and lines[2].startswith("Failed on vm2 after ")
+
+
+def load_options(cb):
+    """What Ansible's plugin loader does for a stdout callback: its documented options, then set_options()."""
+    C.config.initialize_plugin_configuration_definitions("callback", "kamal.deploy.kamal",
+                                                         yaml.safe_load(callback_module.DOCUMENTATION)["options"])
+    cb._load_name = "kamal.deploy.kamal"  # pylint: disable=protected-access
+    cb.set_options()
+
+
+def test_quiet_prints_results_and_failures_only(shown, monkeypatch):
+    cb, lines = shown
+    monkeypatch.setenv("KAMAL_ANSIBLE_QUIET", "1")
+    load_options(cb)
+    assert cb.quiet is True
+    cb.v2_runner_item_on_ok(result("vm1", Task("Show the output", "ansible.builtin.debug"), {"msg": "v1", "_ansible_item_label": "web"}))
+    cb.v2_runner_on_ok(result("vm1", Task("Primary role, app boot v2", "kamal.deploy.kamal_app", role="app"), {"changed": True}))
+    cb.v2_runner_on_failed(result("vm2", Task("Primary role, app boot v2", "kamal.deploy.kamal_app", role="app"), {"msg": "unhealthy"}))
+    cb.v2_playbook_on_stats(types.SimpleNamespace(processed={"vm1": 1, "vm2": 1}, failures={"vm2": 1}, dark={}, changed={"vm1": 1}))
+    assert lines[0] == "v1", "no host heading, as Kamal's -q prints no `App Host:` line"
+    assert lines[1] == "FAILED on vm2 (Primary role, app boot v2): unhealthy" and lines[2].startswith("Failed on vm2 after ")
+    assert len(lines) == 3, lines
+    # and a run that changed something ends without Done in ...
+    lines.clear()
+    cb.v2_playbook_on_stats(types.SimpleNamespace(processed={"vm1": 1}, failures={}, dark={}, changed={"vm1": 1}))
+    assert lines == []
+
+
+def test_not_quiet_by_default(shown, monkeypatch):
+    cb, _lines = shown
+    monkeypatch.delenv("KAMAL_ANSIBLE_QUIET", raising=False)
+    load_options(cb)
+    assert cb.quiet is False

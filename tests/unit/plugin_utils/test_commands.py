@@ -436,6 +436,29 @@ def test_build_pull_with_ssh_delivery_is_the_delivery(tmp_path):
     assert (run["entry"]["tasks"], run["image_steps"], run["work"]) == ("build.yml", ["deliver"], None)
 
 
+def test_build_deliver_is_build_push_then_build_pull_in_one_play(kamal):
+    run = resolve(kamal, "build deliver", {"version": "v9"}, hooks=("pre-build", "pre-connect"))
+    # the image step builds and pushes once on the controller, then each host pulls: one pre-connect, one pre-build
+    assert (run["entry"]["tasks"], run["image_steps"], run["locked"], run["action"]) == ("build.yml", ["build"], False, "pull")
+    assert (run["work"]["role"], run["work"]["tasks"]) == ("kamal.deploy.app", "output.yml")
+    assert run["build"]["push"] is True and run["build"]["version"] == "v9" and run["hooks"] == ["pre-connect", "pre-build"]
+    assert run["hook_command"] == "build" and run["hook_subcommand"] == "deliver"
+    assert run["hosts"]["1.1.1.2"]["primary"] == ["web"] and run["secrets"]["REG_PW"] == "pw"
+
+
+def test_build_deliver_with_ssh_delivery_builds_then_delivers(tmp_path):
+    kamal = load(tmp_path, CONFIG + "x-kamal-deploy: {image_delivery: ssh}\n")
+    run = resolve(kamal, "build deliver", {"version": "v9"})
+    assert (run["image_steps"], run["work"], run["build"]["push"]) == (["build", "deliver"], None, False)
+
+
+@pytest.mark.parametrize("name", ["deploy", "redeploy", "setup", "rollout deploy"])
+def test_deploys_build_without_the_cache_with_no_cache(kamal, name):
+    assert resolve(kamal, name, {"version": "v9"})["build"]["no_cache"] is False
+    assert resolve(kamal, name, {"version": "v9", "no_cache": "true"})["build"]["no_cache"] is True
+    assert resolve(kamal, name, {"version": "v9", "no_cache": True, "skip_push": True})["build"] is None
+
+
 def test_server_exec_runs_on_the_servers_with_its_command(kamal):
     run = resolve(kamal, "server exec", {"cmd": "uptime"})
     assert (run["flow"], run["entry"]["tasks"], run["server_local"], run["server_remote"]) == ("server", "server.yml", False, True)

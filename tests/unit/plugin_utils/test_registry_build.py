@@ -60,6 +60,18 @@ def test_a_remote_registry_starts_nothing():
     assert runner.calls == []
 
 
+def test_registry_setup_and_remove_manage_the_same_container_without_a_build(monkeypatch):
+    monkeypatch.setattr(Build, "_registry_answers", staticmethod(lambda port: True))
+    runner = Runner()
+    registry = build_module.LocalRegistry("localhost:5555", runner=runner, sleep=lambda _s: None)
+    assert registry.setup() is True and registry.port == "5555"
+    assert runner.calls[-1] == ["docker", "run", "--detach", "-p", "127.0.0.1:5555:5000", "--name", "kamal-docker-registry", "registry:3"]
+    assert registry.remove() is False, "no container: nothing to remove"
+    runner = Runner(inspect="sha256:1")
+    assert build_module.LocalRegistry("localhost:5555", runner=runner).remove() is True
+    assert runner.calls[1:] == [["docker", "stop", "kamal-docker-registry"], ["docker", "rm", "kamal-docker-registry"]]
+
+
 def test_the_archive_is_made_once_per_image_id_and_replaces_older_ones(tmp_path, monkeypatch):
     made = []
     real_popen = subprocess.Popen
